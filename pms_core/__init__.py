@@ -1,0 +1,1 @@
+"""pms core: the domain, with no UI and no heavy format libraries."""

@@ -1,0 +1,97 @@
+"""The Context every service takes first, and the unit of work that makes one.
+
+A service is `fn(ctx, *, ...)`. The caller (CLI, TUI, a plugin, a test) opens a
+unit of work; it commits when the block ends without an exception and rolls back
+otherwise. Notify hooks queued with `ctx.notify()` run after the commit, so a
+plugin never sees data that was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pluggy
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from pms_core.clock import Clock, SystemClock
+from pms_core.models import Practice, User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    session: Session
+    user: User | None
+    pm: pluggy.PluginManager
+    clock: Clock
+    practice_id: int | None = None
+    _pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Queue a notify hook (e.g. "patient_registered") to run after commit."""
+        self._pending.append((hook, kwargs))
+
+    def practice(self) -> Practice:
+        if self.practice_id is None:
+            raise LookupError("no practice selected")
+        return self.session.get(Practice, self.practice_id)
+
+    def today(self) -> date:
+        """Today's date in the practice's time zone (UTC when there is none)."""
+        now = self.clock.now()
+        if self.practice_id is not None:
+            practice = self.session.get(Practice, self.practice_id)
+            if practice is not None:
+                return now.astimezone(ZoneInfo(practice.time_zone)).date()
+        return now.date()
+
+    def run_notifications(self) -> None:
+        pending, self._pending = self._pending, []
+        for hook, kwargs in pending:
+            try:
+                getattr(self.pm.hook, hook)(ctx=self, **kwargs)
+            except Exception:  # a plugin's failure must not undo committed work
+                log.exception("notify hook %s raised", hook)
+
+
+@contextmanager
+def unit_of_work(
+    engine: Engine,
+    *,
+    user_id: int | None = None,
+    pm: pluggy.PluginManager | None = None,
+    clock: Clock | None = None,
+    practice_id: int | None = None,
+) -> Iterator[Context]:
+    """Open a session, yield a Context, commit on success, then run notifications.
+
+    The practice defaults to the acting user's practice.
+    """
+    if pm is None:
+        from pms_core.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    session = Session(engine, expire_on_commit=False)
+    try:
+        user = session.get(User, user_id) if user_id is not None else None
+        if practice_id is None and user is not None:
+            practice_id = user.practice_id
+        ctx = Context(
+            session=session, user=user, pm=pm, clock=clock or SystemClock(), practice_id=practice_id
+        )
+        yield ctx
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    ctx.run_notifications()

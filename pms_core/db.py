@@ -1,0 +1,133 @@
+"""Engines and schema checks. No engine exists at import time: callers build one
+with `make_engine(url)` (tests build one per database)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from pms_core.errors import DatabaseError
+
+ENV_URL = "PMS_DATABASE_URL"
+
+
+def default_url() -> str:
+    """`PMS_DATABASE_URL`, else a SQLite file in the platformdirs user data dir."""
+    if os.environ.get(ENV_URL):
+        return os.environ[ENV_URL]
+    from platformdirs import user_data_dir
+
+    path = Path(user_data_dir("pms", appauthor=False)) / "pms.db"
+    return f"sqlite:///{path}"
+
+
+def normalize_url(url: str) -> str:
+    """Accept `postgresql://` and `postgres://` and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other engines / in-memory."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, create_dirs: bool = False) -> Engine:
+    """An engine for `url`.
+
+    SQLite gets WAL, foreign keys, a busy timeout and synchronous=FULL, and every
+    transaction begins IMMEDIATE so two writers queue instead of failing halfway
+    (nearly every transaction here writes, at least an audit event).
+    """
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError("database URL is not valid") from exc
+    path = sqlite_path(url)
+    if path is not None and create_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_reachable(url: str) -> None:
+    """Raise DatabaseError with a clear message when the database cannot be used.
+
+    A missing SQLite file is reported as missing (we never create one silently
+    outside `pms init`/`pms demo`), an unreadable one as unreadable.
+    """
+    path = sqlite_path(normalize_url(url))
+    if path is not None:
+        if not path.exists():
+            raise DatabaseError(f"no database at {path}; create one with 'pms init' or 'pms demo'")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise DatabaseError(f"database file {path} is not readable and writable")
+
+
+def schema_state(engine: Engine) -> tuple[str | None, str]:
+    """(current revision in the database, head revision of this pms)."""
+    from pms_core.migrations.runner import head_revision
+
+    head = head_revision()
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None, head
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return (row[0] if row else None), head
+    except OperationalError as exc:
+        raise DatabaseError("the database could not be opened (is it a pms database?)") from exc
+    except SQLAlchemyError as exc:
+        raise DatabaseError("the database could not be read") from exc
+
+
+def ensure_current(engine: Engine) -> None:
+    """Refuse to work on a database that is empty, older or newer than this pms."""
+    from pms_core.migrations.runner import known_revisions
+
+    current, head = schema_state(engine)
+    if current is None:
+        raise DatabaseError("the database has no pms schema; run 'pms init' or 'pms db upgrade'")
+    if current == head:
+        return
+    if current not in known_revisions():
+        raise DatabaseError(
+            f"the database schema ({current}) is newer than this pms ({head}); "
+            "upgrade pms before using this database"
+        )
+    raise DatabaseError(
+        f"the database schema ({current}) is older than this pms ({head}); run 'pms db upgrade'"
+    )

@@ -1,0 +1,244 @@
+"""The ledger's invariants: balanced entries, append-only postings, derived balances.
+
+`post()` and `reverse()` are the only ways money enters the ledger. They check
+the invariants but not permissions: the service that moves money (charges,
+payments, remittance, `services.ledger`) checks its own permission and audits,
+then calls these. Balances are always sums of postings; no balance is stored.
+
+Sign convention: a posting's amount is a debit when positive and a credit when
+negative. Receivables (`ar:*`) carry debit balances: a patient who owes $40
+has an `ar:patient` balance of +40.00.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from pms_core.errors import Conflict, LedgerError, NotFound
+from pms_core.models import JournalEntry, Posting
+from pms_core.money import Money
+
+if TYPE_CHECKING:
+    from pms_core.context import Context
+
+
+class Account(StrEnum):
+    """Chart of accounts. Extend by adding members; never rename one."""
+
+    AR_PATIENT = "ar:patient"  # what patients owe
+    AR_INSURANCE = "ar:insurance"  # what payers owe
+    CHARGES = "revenue:charges"  # gross charges (credit)
+    CASH = "cash"  # money received
+    ADJ_CONTRACTUAL = "adjustment:contractual"
+    ADJ_OTHER = "adjustment:other"
+    ADJ_WRITE_OFF = "adjustment:write_off"
+    REFUNDS = "refunds"
+    UNAPPLIED = "liability:unapplied"  # money received not yet applied to a charge
+    OPENING_BALANCE = "equity:opening"  # balances brought from a previous system
+
+
+RECEIVABLES = (Account.AR_PATIENT, Account.AR_INSURANCE)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One posting to be written: a signed amount against an account, with the
+    patient/coverage/payer/provider/location it belongs to (each optional)."""
+
+    account: Account
+    amount: Money
+    patient_id: int | None = None
+    coverage_id: int | None = None
+    payer_id: int | None = None
+    provider_id: int | None = None
+    location_id: int | None = None
+
+
+def post(
+    ctx: Context,
+    *,
+    entry_date: date,
+    kind: str,
+    lines: list[Line],
+    memo: str = "",
+    reference: str | None = None,
+) -> JournalEntry:
+    """Write one balanced journal entry in the context's transaction.
+
+    Refuses (LedgerError) an entry with fewer than two lines, a zero line, an
+    unknown account, or lines that do not sum to zero. A `reference` already used
+    in this practice raises Conflict, so retried imports cannot double-post.
+    """
+    practice_id = _practice(ctx)
+    _check_lines(lines)
+    entry = JournalEntry(
+        practice_id=practice_id,
+        entry_date=entry_date,
+        posted_at=ctx.clock.now(),
+        kind=kind,
+        memo=memo,
+        reference=reference,
+        created_by_id=ctx.user.id if ctx.user else None,
+    )
+    return _write(ctx.session, entry, lines)
+
+
+def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
+    """Cancel an entry with a new one that negates each of its postings.
+
+    The reversal is dated today (practice time zone), not back-dated. An entry can
+    be reversed once; a reversal itself cannot be reversed (post a new entry).
+    """
+    practice_id = _practice(ctx)
+    original = ctx.session.get(JournalEntry, entry_id)
+    if original is None or original.practice_id != practice_id:
+        raise NotFound(f"journal entry {entry_id} not found")
+    if original.reverses_id is not None:
+        raise LedgerError(f"journal entry {entry_id} is itself a reversal")
+    already = ctx.session.exec(
+        select(JournalEntry.id).where(JournalEntry.reverses_id == entry_id)
+    ).first()
+    if already is not None:
+        raise Conflict(f"journal entry {entry_id} was already reversed by entry {already}")
+    postings = ctx.session.exec(select(Posting).where(Posting.entry_id == entry_id)).all()
+    lines = [
+        Line(
+            account=Account(p.account),
+            amount=Money(-p.amount_cents),
+            patient_id=p.patient_id,
+            coverage_id=p.coverage_id,
+            payer_id=p.payer_id,
+            provider_id=p.provider_id,
+            location_id=p.location_id,
+        )
+        for p in postings
+    ]
+    entry = JournalEntry(
+        practice_id=practice_id,
+        entry_date=ctx.today(),
+        posted_at=ctx.clock.now(),
+        kind="reversal",
+        memo=memo or f"reverses entry {entry_id}",
+        created_by_id=ctx.user.id if ctx.user else None,
+        reverses_id=entry_id,
+    )
+    return _write(ctx.session, entry, lines)
+
+
+def _practice(ctx: Context) -> int:
+    if ctx.practice_id is None:
+        raise LedgerError("no practice selected for this ledger entry")
+    return ctx.practice_id
+
+
+def _check_lines(lines: list[Line]) -> None:
+    if len(lines) < 2:
+        raise LedgerError("an entry needs at least two postings")
+    for i, line in enumerate(lines, start=1):
+        if not isinstance(line.amount, Money):
+            raise LedgerError(f"posting {i}: amount must be Money")
+        if line.amount.cents == 0:
+            raise LedgerError(f"posting {i}: amount is zero")
+        try:
+            Account(line.account)
+        except ValueError:
+            raise LedgerError(f"posting {i}: unknown account {line.account!r}") from None
+    total = Money.sum(line.amount for line in lines)
+    if total:
+        raise LedgerError(f"entry does not balance: postings sum to {total}, not 0.00")
+
+
+def _write(session: Session, entry: JournalEntry, lines: list[Line]) -> JournalEntry:
+    session.add(entry)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the unit of work rolls back
+        raise Conflict("entry conflicts with an existing one (reference or reversal)") from exc
+    session.add_all(
+        Posting(
+            entry_id=entry.id,
+            practice_id=entry.practice_id,
+            account=str(line.account),
+            amount_cents=line.amount.cents,
+            patient_id=line.patient_id,
+            coverage_id=line.coverage_id,
+            payer_id=line.payer_id,
+            provider_id=line.provider_id,
+            location_id=line.location_id,
+        )
+        for line in lines
+    )
+    session.flush()
+    return entry
+
+
+# --- balances: always derived from postings ------------------------------------
+def balance(
+    session: Session,
+    practice_id: int,
+    *,
+    account: Account | None = None,
+    patient_id: int | None = None,
+    payer_id: int | None = None,
+    coverage_id: int | None = None,
+    as_of: date | None = None,
+) -> Money:
+    """Sum of postings matching every filter given (entries dated <= `as_of`)."""
+    query = select(func.coalesce(func.sum(Posting.amount_cents), 0)).where(
+        Posting.practice_id == practice_id
+    )
+    if account is not None:
+        query = query.where(Posting.account == str(account))
+    if patient_id is not None:
+        query = query.where(Posting.patient_id == patient_id)
+    if payer_id is not None:
+        query = query.where(Posting.payer_id == payer_id)
+    if coverage_id is not None:
+        query = query.where(Posting.coverage_id == coverage_id)
+    if as_of is not None:
+        query = query.join(JournalEntry, JournalEntry.id == Posting.entry_id).where(
+            JournalEntry.entry_date <= as_of
+        )
+    return Money(int(session.exec(query).one()))
+
+
+def account_balances(
+    session: Session, practice_id: int, *, patient_id: int | None = None
+) -> dict[Account, Money]:
+    """Balance of every account with postings (for one patient when given).
+    Over the whole practice these sum to zero: that is the trial balance."""
+    query = (
+        select(Posting.account, func.sum(Posting.amount_cents))
+        .where(Posting.practice_id == practice_id)
+        .group_by(Posting.account)
+    )
+    if patient_id is not None:
+        query = query.where(Posting.patient_id == patient_id)
+    return {Account(acct): Money(int(total)) for acct, total in session.exec(query).all()}
+
+
+@dataclass(frozen=True)
+class PatientBalance:
+    """What a patient's account stands at: owed by the patient, owed by insurance."""
+
+    patient: Money
+    insurance: Money
+
+    @property
+    def total(self) -> Money:
+        return self.patient + self.insurance
+
+
+def patient_balance(session: Session, practice_id: int, patient_id: int) -> PatientBalance:
+    by_account = account_balances(session, practice_id, patient_id=patient_id)
+    return PatientBalance(
+        patient=by_account.get(Account.AR_PATIENT, Money(0)),
+        insurance=by_account.get(Account.AR_INSURANCE, Money(0)),
+    )

@@ -1,0 +1,70 @@
+"""Who may do what: the one permission table, and the check every service makes.
+
+Hiding a menu item is never the access control; services call `require()`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pms_core.errors import AuthError, PermissionDenied
+
+if TYPE_CHECKING:
+    from pms_core.context import Context
+
+ROLES = ("admin", "biller", "frontdesk", "manager", "auditor")
+
+PERMISSIONS: dict[str, str] = {
+    "patients:read": "see patient demographics, intake and coverage",
+    "patients:write": "register and update patients and their intake",
+    "coverages:write": "add and change insurance coverage",
+    "ledger:read": "see balances and ledger entries",
+    "ledger:post": "post and reverse ledger entries",
+    "users:read": "list staff users",
+    "users:manage": "add, disable and change staff users",
+    "practice:manage": "change practice, locations, providers, payers",
+    "audit:read": "read and verify the audit log",
+    "export:data": "export data out of pms",
+}
+
+_ALL = frozenset(PERMISSIONS)
+_FRONT = frozenset({"patients:read", "patients:write", "coverages:write", "ledger:read"})
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": _ALL,
+    "biller": _FRONT | {"ledger:post", "export:data"},
+    "frontdesk": _FRONT,
+    "manager": frozenset({"patients:read", "ledger:read", "users:read", "export:data"}),
+    "auditor": frozenset({"audit:read"}),
+}
+
+
+def role_allows(role: str, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def require(ctx: Context, permission: str, *, action: str, patient_id: int | None = None) -> None:
+    """Raise unless the acting user may `permission`.
+
+    A refusal is itself audited: the session is rolled back, the denial event is
+    committed on its own, then PermissionDenied is raised.
+    """
+    from pms_core import audit
+
+    user = ctx.user
+    if user is None:
+        raise AuthError("not logged in; run 'pms login' or set PMS_USER/PMS_PASSWORD")
+    if role_allows(user.role, permission):
+        return
+    ctx.session.rollback()
+    audit.record(
+        ctx,
+        action=action,
+        outcome="denied",
+        patient_id=patient_id,
+        detail={"permission": permission},
+    )
+    ctx.session.commit()
+    raise PermissionDenied(f"role '{user.role}' may not {PERMISSIONS[permission]} ({permission})")

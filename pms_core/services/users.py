@@ -1,0 +1,100 @@
+"""Staff users: adding, listing and disabling them."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from pms_core import audit
+from pms_core import validation as v
+from pms_core.context import Context
+from pms_core.errors import Conflict, FieldError, NotFound, ValidationError
+from pms_core.models import User
+from pms_core.passwords import MIN_LENGTH, hash_password
+from pms_core.permissions import ROLES, require
+from pms_core.services.practice import is_demo_database
+
+DEMO_PASSWORD = "demo"
+
+
+def _check(session: Session, *, username: str, full_name: str, role: str, password: str) -> None:
+    errors = v.collect(
+        v.required(
+            {"username": username, "full_name": full_name, "role": role, "password": password},
+            "username",
+            "full_name",
+            "role",
+            "password",
+        ),
+        v.choice_error("role", role, ROLES),
+    )
+    if username and not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        errors.append(FieldError("username", "format", "may hold letters, digits, . _ -"))
+    demo_ok = password == DEMO_PASSWORD and is_demo_database(session)
+    if password and len(password) < MIN_LENGTH and not demo_ok:
+        errors.append(
+            FieldError("password", "too_short", f"must be at least {MIN_LENGTH} characters")
+        )
+    if errors:
+        raise ValidationError(errors)
+    if session.exec(select(User.id).where(User.username == username)).first() is not None:
+        raise Conflict(f"username '{username}' is taken")
+
+
+def create_user(
+    session: Session, *, practice_id: int, username: str, full_name: str, role: str, password: str
+) -> User:
+    """Insert a user without a permission check: for `pms init` and the demo, which
+    run before any user exists. Everything else goes through `add_user`."""
+    _check(session, username=username, full_name=full_name, role=role, password=password)
+    user = User(
+        practice_id=practice_id,
+        username=username,
+        full_name=full_name,
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def add_user(ctx: Context, *, username: str, full_name: str, role: str, password: str) -> User:
+    require(ctx, "users:manage", action="user.create")
+    user = create_user(
+        ctx.session,
+        practice_id=ctx.practice_id,
+        username=username,
+        full_name=full_name,
+        role=role,
+        password=password,
+    )
+    audit.record(ctx, action="user.create", detail={"target_user_id": user.id, "role": role})
+    return user
+
+
+def list_users(ctx: Context) -> list[User]:
+    require(ctx, "users:read", action="user.list")
+    return list(
+        ctx.session.exec(
+            select(User).where(User.practice_id == ctx.practice_id).order_by(User.username)
+        )
+    )
+
+
+def set_disabled(ctx: Context, *, username: str, disabled: bool = True) -> User:
+    """Disable (or re-enable) a user; a disabled user cannot log in and their
+    sessions stop working at once."""
+    require(ctx, "users:manage", action="user.disable")
+    user = ctx.session.exec(
+        select(User).where(User.username == username, User.practice_id == ctx.practice_id)
+    ).first()
+    if user is None:
+        raise NotFound(f"no user '{username}' in this practice")
+    user.disabled = disabled
+    ctx.session.add(user)
+    audit.record(
+        ctx,
+        action="user.disable" if disabled else "user.enable",
+        detail={"target_user_id": user.id},
+    )
+    return user

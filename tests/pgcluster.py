@@ -1,0 +1,106 @@
+"""Start a throwaway PostgreSQL cluster for the tests when no server is given.
+
+Uses the server binaries on PATH (or Debian's /usr/lib/postgresql/*/bin). initdb
+refuses to run as root, so as root the cluster runs as the `postgres` system user.
+It listens on a Unix socket in its own directory only (no TCP port to collide on).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class PostgresUnavailable(RuntimeError):
+    pass
+
+
+def _bin_dir() -> Path:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    raise PostgresUnavailable(
+        "set PMS_TEST_POSTGRES_URL or install PostgreSQL's server binaries (initdb, pg_ctl)"
+    )
+
+
+@dataclass
+class Cluster:
+    data_dir: Path
+    socket_dir: Path
+    pg_ctl: Path
+    run_as: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@/postgres?host={self.socket_dir}"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.run_as, str(self.pg_ctl), "-D", str(self.data_dir), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def start_throwaway_cluster() -> Cluster:
+    """initdb + pg_ctl start in a new temporary directory; `Cluster.stop()` ends it."""
+    bindir = _bin_dir()
+    base = Path(tempfile.mkdtemp(prefix="pms-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        if not shutil.which("runuser"):
+            raise PostgresUnavailable("running as root and no runuser to drop to 'postgres'")
+        run_as = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres")
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    if run_as:
+        shutil.chown(sock, "postgres")
+    try:
+        subprocess.run(
+            [
+                *run_as,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                *run_as,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(base / "log"),
+                "-o",
+                f"-c listen_addresses='' -c unix_socket_directories={sock} -c fsync=off",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise PostgresUnavailable(f"could not start a throwaway cluster ({exc})") from exc
+    return Cluster(data_dir=data, socket_dir=sock, pg_ctl=bindir / "pg_ctl", run_as=run_as)
