@@ -46,7 +46,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, *, create_dirs: bool = False) -> Engine:
-    """An engine for `url`.
+    """An engine for `url`. Bound parameters are hidden from SQLAlchemy's error
+    messages and logs: they are often PHI.
 
     SQLite gets WAL, foreign keys, a busy timeout and synchronous=FULL, and every
     transaction begins IMMEDIATE so two writers queue instead of failing halfway
@@ -61,10 +62,10 @@ def make_engine(url: str, *, create_dirs: bool = False) -> Engine:
     if path is not None and create_dirs:
         path.parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -12,8 +12,9 @@ has an `ar:patient` balance of +40.00.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from pms_core.errors import Conflict, LedgerError, NotFound
-from pms_core.models import JournalEntry, Posting
+from pms_core.models import Coverage, JournalEntry, Location, Patient, Payer, Posting, Provider
 from pms_core.money import Money
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ class Account(StrEnum):
 
 RECEIVABLES = (Account.AR_PATIENT, Account.AR_INSURANCE)
 
+# `posting.amount_cents` is a 32-bit INTEGER column: PostgreSQL refuses anything
+# larger, SQLite would store it. Refuse it on both, with a clear message.
+MAX_POSTING_CENTS = 2**31 - 1
+_KIND_MAX, _MEMO_MAX, _REFERENCE_MAX = 30, 200, 120
+
 
 @dataclass(frozen=True)
 class Line:
@@ -66,18 +72,34 @@ def post(
     *,
     entry_date: date,
     kind: str,
-    lines: list[Line],
+    lines: Sequence[Line],
     memo: str = "",
     reference: str | None = None,
 ) -> JournalEntry:
     """Write one balanced journal entry in the context's transaction.
 
     Refuses (LedgerError) an entry with fewer than two lines, a zero line, an
-    unknown account, or lines that do not sum to zero. A `reference` already used
-    in this practice raises Conflict, so retried imports cannot double-post.
+    amount beyond MAX_POSTING_CENTS, an unknown account, lines that do not sum to
+    zero, a patient/coverage/payer/provider/location that is not this practice's
+    (or a coverage that is not that line's patient's or payer's), an entry_date
+    that is not a plain date, or an empty or over-long kind/memo/reference.
+    A `reference` already used in this practice raises Conflict, so retried
+    imports cannot double-post; the transaction stays usable after that Conflict.
+    Nothing is written when it refuses.
     """
     practice_id = _practice(ctx)
+    lines = list(lines)
+    _check_header(entry_date=entry_date, kind=kind, memo=memo, reference=reference)
     _check_lines(lines)
+    _check_dimensions(ctx.session, practice_id, lines)
+    if reference is not None:
+        existing = ctx.session.exec(
+            select(JournalEntry.id).where(
+                JournalEntry.practice_id == practice_id, JournalEntry.reference == reference
+            )
+        ).first()
+        if existing is not None:
+            raise Conflict(f"reference already used by journal entry {existing}")
     entry = JournalEntry(
         practice_id=practice_id,
         entry_date=entry_date,
@@ -97,7 +119,9 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
     be reversed once; a reversal itself cannot be reversed (post a new entry).
     """
     practice_id = _practice(ctx)
-    original = ctx.session.get(JournalEntry, entry_id)
+    # Lock the original (PostgreSQL) so concurrent reversals queue; the unique
+    # `reverses_id` is the backstop.
+    original = ctx.session.get(JournalEntry, entry_id, with_for_update=True)
     if original is None or original.practice_id != practice_id:
         raise NotFound(f"journal entry {entry_id} not found")
     if original.reverses_id is not None:
@@ -120,12 +144,15 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
         )
         for p in postings
     ]
+    memo = memo or f"reverses entry {entry_id}"
+    if len(memo) > _MEMO_MAX:
+        raise LedgerError(f"memo is longer than {_MEMO_MAX} characters")
     entry = JournalEntry(
         practice_id=practice_id,
         entry_date=ctx.today(),
         posted_at=ctx.clock.now(),
         kind="reversal",
-        memo=memo or f"reverses entry {entry_id}",
+        memo=memo,
         created_by_id=ctx.user.id if ctx.user else None,
         reverses_id=entry_id,
     )
@@ -138,7 +165,18 @@ def _practice(ctx: Context) -> int:
     return ctx.practice_id
 
 
-def _check_lines(lines: list[Line]) -> None:
+def _check_header(*, entry_date: date, kind: str, memo: str, reference: str | None) -> None:
+    if isinstance(entry_date, datetime) or not isinstance(entry_date, date):
+        raise LedgerError("entry_date must be a date (not a datetime)")
+    if not kind or len(kind) > _KIND_MAX:
+        raise LedgerError(f"kind must be 1 to {_KIND_MAX} characters")
+    if len(memo) > _MEMO_MAX:
+        raise LedgerError(f"memo is longer than {_MEMO_MAX} characters")
+    if reference is not None and (not reference or len(reference) > _REFERENCE_MAX):
+        raise LedgerError(f"reference must be 1 to {_REFERENCE_MAX} characters")
+
+
+def _check_lines(lines: Sequence[Line]) -> None:
     if len(lines) < 2:
         raise LedgerError("an entry needs at least two postings")
     for i, line in enumerate(lines, start=1):
@@ -146,6 +184,8 @@ def _check_lines(lines: list[Line]) -> None:
             raise LedgerError(f"posting {i}: amount must be Money")
         if line.amount.cents == 0:
             raise LedgerError(f"posting {i}: amount is zero")
+        if abs(line.amount.cents) > MAX_POSTING_CENTS:
+            raise LedgerError(f"posting {i}: amount is larger than {Money(MAX_POSTING_CENTS)}")
         try:
             Account(line.account)
         except ValueError:
@@ -155,7 +195,47 @@ def _check_lines(lines: list[Line]) -> None:
         raise LedgerError(f"entry does not balance: postings sum to {total}, not 0.00")
 
 
-def _write(session: Session, entry: JournalEntry, lines: list[Line]) -> JournalEntry:
+_DIMENSIONS = (
+    ("patient_id", Patient),
+    ("coverage_id", Coverage),
+    ("payer_id", Payer),
+    ("provider_id", Provider),
+    ("location_id", Location),
+)
+
+
+def _check_dimensions(session: Session, practice_id: int, lines: Sequence[Line]) -> None:
+    """Every id a line names exists in this practice, and a line's coverage is its
+    patient's and its payer's. One query per kind of id, not per line."""
+    found: dict[str, dict[int, object]] = {}
+    for attr, model in _DIMENSIONS:
+        ids = {getattr(line, attr) for line in lines} - {None}
+        if not ids:
+            found[attr] = {}
+            continue
+        rows = session.exec(
+            select(model).where(model.id.in_(ids), model.practice_id == practice_id)
+        ).all()
+        found[attr] = {row.id: row for row in rows}
+        missing = sorted(ids - found[attr].keys())
+        if missing:
+            label = attr.removesuffix("_id")
+            raise LedgerError(f"{label} {missing[0]} not found in this practice")
+    for i, line in enumerate(lines, start=1):
+        if line.coverage_id is None:
+            continue
+        coverage = found["coverage_id"][line.coverage_id]
+        if line.patient_id is not None and coverage.patient_id != line.patient_id:
+            raise LedgerError(
+                f"posting {i}: coverage {line.coverage_id} is not patient {line.patient_id}'s"
+            )
+        if line.payer_id is not None and coverage.payer_id != line.payer_id:
+            raise LedgerError(
+                f"posting {i}: coverage {line.coverage_id} is not with payer {line.payer_id}"
+            )
+
+
+def _write(session: Session, entry: JournalEntry, lines: Sequence[Line]) -> JournalEntry:
     session.add(entry)
     try:
         session.flush()
@@ -165,7 +245,7 @@ def _write(session: Session, entry: JournalEntry, lines: list[Line]) -> JournalE
         Posting(
             entry_id=entry.id,
             practice_id=entry.practice_id,
-            account=str(line.account),
+            account=str(Account(line.account)),
             amount_cents=line.amount.cents,
             patient_id=line.patient_id,
             coverage_id=line.coverage_id,
@@ -237,6 +317,8 @@ class PatientBalance:
 
 
 def patient_balance(session: Session, practice_id: int, patient_id: int) -> PatientBalance:
+    """The patient's `ar:patient` and `ar:insurance` balances, summed from postings
+    (zero for a patient with none). No permission check: see `services.ledger`."""
     by_account = account_balances(session, practice_id, patient_id=patient_id)
     return PatientBalance(
         patient=by_account.get(Account.AR_PATIENT, Money(0)),

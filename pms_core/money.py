@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+# ASCII digits and spaces only (re.ASCII): "١٢٣" is not an amount we accept.
 _AMOUNT = re.compile(
     r"""^\s*
     (?P<paren>\()?\s*
@@ -20,8 +21,8 @@ _AMOUNT = re.compile(
     \$?\s*
     (?P<whole>\d{1,3}(?:,\d{3})+|\d+)?
     (?:\.(?P<frac>\d{0,2}))?
-    \s*(?P<close>\))?\s*$""",
-    re.VERBOSE,
+    \s*(?P<close>\))?\s*\Z""",
+    re.VERBOSE | re.ASCII,
 )
 
 
@@ -42,10 +43,13 @@ class Money:
     # -- construction -------------------------------------------------------
     @classmethod
     def parse(cls, text: str) -> Money:
-        """Parse "123.45", "-1.5", "$1,234.00", "(12.00)" exactly.
+        """Parse "123.45", "-1.5", "$1,234.00", "(12.00)", ".5" exactly.
 
-        More than two decimal places is an error, never a rounding: an amount that
-        does not fit in cents is not money we can post.
+        Accepts an optional sign or accounting parentheses (not both), an optional
+        "$", ASCII digits grouped by commas in threes (or not grouped at all) and up
+        to two decimal places. More than two decimal places is an error, never a
+        rounding: an amount that does not fit in cents is not money we can post.
+        Anything else (a float, "", "abc", "1,23.00") raises TypeError/MoneyError.
         """
         if not isinstance(text, str):
             raise TypeError("Money.parse takes text; floats are never accepted")
@@ -98,10 +102,20 @@ class Money:
         return self.cents != 0
 
     def percent(self, rate: Decimal) -> Money:
-        """This amount times `rate` (0.2 for 20%), rounded once, half-up, to the cent."""
+        """This amount times `rate` (0.2 for 20%), rounded once, half-up, to the cent.
+
+        Half-up means half a cent rounds away from zero (-0.5 cent -> -1 cent). The
+        product is computed exactly, whatever the number of digits in `rate`, so the
+        one rounding is the only one.
+        """
         if not isinstance(rate, Decimal):
             raise TypeError("rates are Decimal")
-        value = (Decimal(self.cents) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        if not rate.is_finite():
+            raise ValueError("rate must be a finite number")
+        digits = len(str(abs(self.cents))) + len(rate.as_tuple().digits)
+        with localcontext() as dc:
+            dc.prec = max(28, digits + abs(rate.as_tuple().exponent) + 2)
+            value = (Decimal(self.cents) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         return Money(int(value))
 
     def allocate(self, weights: Sequence[int]) -> list[Money]:
@@ -110,6 +124,8 @@ class Money:
         Largest-remainder method: each part gets its floor share, and the cents left
         over go to the parts with the largest remainders (earlier parts win ties).
         """
+        if any(isinstance(w, bool) or not isinstance(w, int) for w in weights):
+            raise TypeError("allocate weights are integers")
         if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
             raise ValueError("allocate needs non-negative weights with a positive sum")
         total = sum(weights)

@@ -22,9 +22,7 @@ PERMISSIONS: dict[str, str] = {
     "ledger:post": "post and reverse ledger entries",
     "users:read": "list staff users",
     "users:manage": "add, disable and change staff users",
-    "practice:manage": "change practice, locations, providers, payers",
     "audit:read": "read and verify the audit log",
-    "export:data": "export data out of pms",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -32,9 +30,9 @@ _FRONT = frozenset({"patients:read", "patients:write", "coverages:write", "ledge
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": _ALL,
-    "biller": _FRONT | {"ledger:post", "export:data"},
+    "biller": _FRONT | {"ledger:post"},
     "frontdesk": _FRONT,
-    "manager": frozenset({"patients:read", "ledger:read", "users:read", "export:data"}),
+    "manager": frozenset({"patients:read", "ledger:read", "users:read"}),
     "auditor": frozenset({"audit:read"}),
 }
 

@@ -142,3 +142,14 @@ def uow(engine, practice, clock, pm):
         return unit_of_work(engine, user_id=practice.users[role], pm=pm, clock=clock)
 
     return _open
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """Environment for CLI tests: a private token file, no inherited credentials
+    or database URL. Returns the env dict to pass to `run_cli`."""
+    token_file = tmp_path / "config" / "session.json"
+    for var in ("PMS_USER", "PMS_PASSWORD", "PMS_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PMS_TOKEN_FILE", str(token_file))
+    return {"PMS_TOKEN_FILE": str(token_file)}

@@ -1,0 +1,99 @@
+"""The `pms` command group.
+
+Exit codes: 0 ok; 1 a business or validation error (message on stderr); 2 usage.
+Commands live one module per noun and are thin: they parse options, call a
+service in `pms_core.services` and print its result.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+import pluggy
+from sqlalchemy.exc import SQLAlchemyError
+
+from pms_cli.output import FORMATS
+from pms_cli.state import AppState
+from pms_core.errors import PmsError
+from pms_core.plugins import get_plugin_manager, load_errors
+
+
+class PmsGroup(click.Group):
+    """Turns business errors into exit 1 with the message, and database driver
+    errors into a message without the SQL or its parameters (which may be PHI)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PmsError as exc:
+            raise click.ClickException(str(exc)) from None
+        except SQLAlchemyError as exc:
+            raise click.ClickException(
+                f"database error ({type(exc).__name__}); check the database URL and that "
+                "the database is a pms database at the current schema"
+            ) from None
+
+
+def make_cli(pm: pluggy.PluginManager) -> click.Group:
+    """A fresh `pms` group bound to `pm`: built-in commands plus every plugin's
+    `register_commands`. Tests build one per plugin manager."""
+
+    @click.group(cls=PmsGroup, name="pms")
+    @click.option(
+        "--db",
+        "db",
+        metavar="URL",
+        help="Database URL (default: PMS_DATABASE_URL, "
+        "else a SQLite file in the user data directory).",
+    )
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format for listings.",
+    )
+    @click.pass_context
+    def cli(ctx: click.Context, db: str | None, fmt: str) -> None:
+        """pms: practice management for medical billing offices."""
+        ctx.obj = AppState.create(db, fmt, pm)
+
+    from pms_cli import (
+        admin,
+        audit_cmds,
+        auth_cmds,
+        coverage,
+        demo,
+        patient,
+        plugins_cmd,
+        tui_cmd,
+        user,
+    )
+
+    for module in (
+        admin,
+        auth_cmds,
+        patient,
+        coverage,
+        user,
+        audit_cmds,
+        plugins_cmd,
+        demo,
+        tui_cmd,
+    ):
+        module.register(cli)
+    pm.hook.register_commands(cli=cli)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=os.environ.get("PMS_LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    logging.getLogger("pyx12").setLevel(logging.CRITICAL)  # it logs element values (PHI)
+    pm = get_plugin_manager()
+    for error in load_errors(pm):
+        click.echo(f"warning: {error}", err=True)
+    make_cli(pm).main(args=argv, prog_name="pms")

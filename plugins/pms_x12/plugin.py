@@ -1,0 +1,1 @@
+"""Placeholder: the X12 plugin module (written next)."""
