@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from sqlmodel import Session
 
+from pms_core.models import User
+from pms_core.passwords import hash_password
 from pms_core.permissions import ROLES
 from pms_core.services.practice import add_location, add_payer, add_provider, create_practice
-from pms_core.services.users import create_user
 
 PASSWORD = "correct-horse-9"
 PRACTICE_FIELDS = dict(
@@ -22,6 +24,11 @@ PRACTICE_FIELDS = dict(
     zip="62701",
     time_zone="America/Chicago",
 )
+
+
+@cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)
 
 
 @dataclass
@@ -63,14 +70,18 @@ def make_practice(
         for payer_name, edi in (("Acme Health Plan", "ACME1"), ("Lakeside Mutual", "LKSD2")):
             fx.payer_ids.append(add_payer(s, practice.id, name=payer_name, edi_payer_id=edi).id)
         for role in ROLES:
-            user = create_user(
-                s,
+            # Rows built directly with one cached argon2 hash: hashing five
+            # passwords per test would dominate the suite's run time.
+            # `services.users.create_user` has its own tests.
+            user = User(
                 practice_id=practice.id,
                 username=f"{prefix}{role}",
                 full_name=f"Test {role.title()}",
                 role=role,
-                password=PASSWORD,
+                password_hash=password_hash(),
             )
+            s.add(user)
+            s.flush()
             fx.users[role] = user.id
         s.commit()
     return fx

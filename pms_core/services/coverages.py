@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from pms_core import audit
 from pms_core import validation as v
@@ -109,9 +109,9 @@ def add_coverage(
             select(Coverage).where(
                 Coverage.patient_id == patient_id,
                 Coverage.priority == level,
-                Coverage.active == True,
+                col(Coverage.active).is_(True),
             )
-        ).all()  # noqa: E712
+        ).all()
         if any(
             _overlaps(effective, termination, c.effective_date, c.termination_date) for c in held
         ):

@@ -396,8 +396,10 @@ def search_plan(text: str) -> list[tuple[str, Any]]:
     - a date (1990-04-12 or 4/12/1990): date of birth
     - "last, first" (each a prefix): that name order
     - two words: either order, last+first or first+last
-    - one word: last-name prefix, first-name prefix; with digits in it, also
-      account-number and member-id prefix; 3+ digits only, also phone prefix
+    - digits and phone punctuation only: phone prefix (3+ digits), account
+      number and member id prefix
+    - one word of letters: last-name prefix, first-name prefix
+    - one word with digits: account-number and member-id prefix
     """
     text = text.strip()
     if not text:
@@ -405,6 +407,16 @@ def search_plan(text: str) -> list[tuple[str, Any]]:
     if _DATE_TEXT.match(text):
         parsed, err = v.parse_date("dob", text)
         return [("dob", Patient.dob == parsed)] if parsed and not err else []
+    if re.fullmatch(r"[\d\s().+\-]+", text):  # phone-like: digits and phone punctuation
+        numbers = v.digits(text)
+        plan: list[tuple[str, Any]] = []
+        if len(numbers) >= 3:
+            phone = v.normalize_phone(text) if len(numbers) == 11 else numbers
+            plan += [
+                ("phone", _prefix_range(Patient.home_phone, phone)),
+                ("phone", _prefix_range(Patient.mobile_phone, phone)),
+            ]
+        return plan + _identifier_plan(text)
     if "," in text:
         last, _, first = text.partition(",")
         last_f, first_f = v.fold(last), v.fold(first)
@@ -431,24 +443,20 @@ def search_plan(text: str) -> list[tuple[str, Any]]:
     if not words:
         return []
     word = words[0]
-    plan: list[tuple[str, Any]] = []
-    digits_only = v.digits(text)
-    if re.fullmatch(r"[\d\s().+\-]+", text) and len(digits_only) >= 3:
-        phone = v.normalize_phone(text) if len(digits_only) == 11 else digits_only
-        plan += [
-            ("phone", _prefix_range(Patient.home_phone, phone)),
-            ("phone", _prefix_range(Patient.mobile_phone, phone)),
-        ]
     if word.isalpha():
-        plan += [
+        return [
             ("name", _prefix_range(Patient.search_last, word)),
             ("name", _prefix_range(Patient.search_first, word)),
         ]
-    if any(c.isdigit() for c in text):
-        plan.append(("account", _prefix_range(Patient.account_number, text.strip())))
-        member = v.fold_member_id(text)
-        if member:
-            plan.append(("member_id", _prefix_range(Coverage.member_id_search, member)))
+    return _identifier_plan(text)
+
+
+def _identifier_plan(text: str) -> list[tuple[str, Any]]:
+    """Account-number and member-id prefix lookups for text with digits in it."""
+    plan: list[tuple[str, Any]] = [("account", _prefix_range(Patient.account_number, text))]
+    member = v.fold_member_id(text)
+    if member:
+        plan.append(("member_id", _prefix_range(Coverage.member_id_search, member)))
     return plan
 
 

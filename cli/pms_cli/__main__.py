@@ -1,0 +1,3 @@
+from pms_cli.main import main
+
+main()
