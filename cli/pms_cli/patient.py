@@ -67,7 +67,7 @@ def patient_group() -> None:
 )
 @click.option("--allow-duplicate", is_flag=True, help="Register even if name and DOB match.")
 @pass_state
-def add(state: AppState, intake: tuple[str, ...], allow_duplicate: bool, **fields) -> None:
+def add(app: AppState, intake: tuple[str, ...], allow_duplicate: bool, **fields) -> None:
     """Register a patient. Prints the new patient's id and account number."""
     items = []
     for raw in intake:
@@ -77,11 +77,11 @@ def add(state: AppState, intake: tuple[str, ...], allow_duplicate: bool, **field
                 "use KIND:TEXT, e.g. allergy:penicillin", param_hint="--intake"
             )
         items.append(patients.IntakeInput(kind=kind.strip(), description=text))
-    with state.uow() as ctx:
+    with app.uow() as ctx:
         p = patients.register_patient(
             ctx, intake=items, allow_duplicate=allow_duplicate, **_given(fields)
         )
-        emit_record({"id": p.id, "account_number": p.account_number}, state.fmt)
+        emit_record({"id": p.id, "account_number": p.account_number}, app.fmt)
 
 
 @patient_group.command("find")
@@ -157,16 +157,16 @@ def show(state: AppState, patient_id: int) -> None:
 @_field_options
 @click.option("--allow-duplicate", is_flag=True)
 @pass_state
-def update(state: AppState, patient_id: int, allow_duplicate: bool, **fields) -> None:
+def update(app: AppState, patient_id: int, allow_duplicate: bool, **fields) -> None:
     """Change a patient's demographics; only the options given change."""
     changes = _given(fields)
     if not changes:
         raise click.UsageError("nothing to change: give at least one field option")
-    with state.uow() as ctx:
+    with app.uow() as ctx:
         p = patients.update_patient(
             ctx, patient_id=patient_id, allow_duplicate=allow_duplicate, **changes
         )
-        emit_record({"id": p.id, "account_number": p.account_number}, state.fmt)
+        emit_record({"id": p.id, "account_number": p.account_number}, app.fmt)
 
 
 def register(cli: click.Group) -> None:
