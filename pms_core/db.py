@@ -96,6 +96,10 @@ def check_reachable(url: str) -> None:
             raise DatabaseError(f"no database at {path}; create one with 'pms init' or 'pms demo'")
         if not os.access(path, os.R_OK | os.W_OK):
             raise DatabaseError(f"database file {path} is not readable and writable")
+        with path.open("rb") as fh:
+            header = fh.read(16)
+        if header and header != b"SQLite format 3\x00":
+            raise DatabaseError(f"{path} is not a SQLite database (or it is damaged)")
 
 
 def schema_state(engine: Engine) -> tuple[str | None, str]:
@@ -121,7 +125,7 @@ def ensure_current(engine: Engine) -> None:
 
     current, head = schema_state(engine)
     if current is None:
-        raise DatabaseError("the database has no pms schema; run 'pms init' or 'pms db upgrade'")
+        raise DatabaseError("the database has no pms schema; create one with 'pms init'")
     if current == head:
         return
     if current not in known_revisions():

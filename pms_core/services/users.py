@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from pms_core import audit
@@ -11,6 +13,7 @@ from pms_core.errors import Conflict, FieldError, NotFound, ValidationError
 from pms_core.models import User
 from pms_core.passwords import MIN_LENGTH, hash_password
 from pms_core.permissions import ROLES, require
+from pms_core.services.auth import revoke_user_sessions
 from pms_core.services.practice import is_demo_database
 
 DEMO_PASSWORD = "demo"
@@ -29,6 +32,10 @@ def _check(session: Session, *, username: str, full_name: str, role: str, passwo
     )
     if username and not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         errors.append(FieldError("username", "format", "may hold letters, digits, . _ -"))
+    if username and len(username) > 40:
+        errors.append(FieldError("username", "too_long", "must be at most 40 characters"))
+    if full_name and len(full_name) > 80:
+        errors.append(FieldError("full_name", "too_long", "must be at most 80 characters"))
     demo_ok = password == DEMO_PASSWORD and is_demo_database(session)
     if password and len(password) < MIN_LENGTH and not demo_ok:
         errors.append(
@@ -81,20 +88,41 @@ def list_users(ctx: Context) -> list[User]:
     )
 
 
+def user_status(user: User, now: datetime) -> str:
+    """ "disabled", "locked" (too many failed logins, until the lock runs out) or "active"."""
+    if user.disabled:
+        return "disabled"
+    if user.locked_until is not None and user.locked_until > now:
+        return "locked"
+    return "active"
+
+
 def set_disabled(ctx: Context, *, username: str, disabled: bool = True) -> User:
-    """Disable (or re-enable) a user; a disabled user cannot log in and their
-    sessions stop working at once."""
-    require(ctx, "users:manage", action="user.disable")
+    """Disable (or re-enable) a user.
+
+    Disabling revokes the user's sessions, so they stop working at once and do
+    not come back when the user is enabled again; a user cannot disable
+    themselves. Enabling also lifts a lock left by failed logins.
+    """
+    action = "user.disable" if disabled else "user.enable"
+    require(ctx, "users:manage", action=action)
     user = ctx.session.exec(
-        select(User).where(User.username == username, User.practice_id == ctx.practice_id)
+        select(User)
+        .where(User.username == username, User.practice_id == ctx.practice_id)
+        .with_for_update()
     ).first()
     if user is None:
         raise NotFound(f"no user '{username}' in this practice")
+    if disabled and user.id == ctx.user.id:
+        raise Conflict("you cannot disable your own account")
+    detail: dict[str, int | bool] = {"target_user_id": user.id}
     user.disabled = disabled
+    if disabled:
+        detail["sessions_revoked"] = revoke_user_sessions(ctx.session, user.id, ctx.clock.now())
+    else:
+        detail["unlocked"] = user.locked_until is not None
+        user.failed_logins = 0
+        user.locked_until = None
     ctx.session.add(user)
-    audit.record(
-        ctx,
-        action="user.disable" if disabled else "user.enable",
-        detail={"target_user_id": user.id},
-    )
+    audit.record(ctx, action=action, detail=detail)
     return user

@@ -1,0 +1,196 @@
+"""Every role x permission cell: the table, and a real service call per permission.
+
+EXPECTED is written out here on purpose, independently of `pms_core.permissions`:
+changing who may do what means changing both, deliberately.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from pms_core.context import unit_of_work
+from pms_core.errors import AuthError, PermissionDenied
+from pms_core.models import AuditEvent
+from pms_core.permissions import PERMISSIONS, ROLE_PERMISSIONS, ROLES, require, role_allows
+from pms_core.services import audit_log, coverages, patients, users
+from tests.helpers import PASSWORD
+
+ALL = {
+    "patients:read",
+    "patients:write",
+    "coverages:write",
+    "ledger:read",
+    "ledger:post",
+    "users:read",
+    "users:manage",
+    "audit:read",
+}
+EXPECTED: dict[str, set[str]] = {
+    "admin": set(ALL),
+    "biller": {"patients:read", "patients:write", "coverages:write", "ledger:read", "ledger:post"},
+    "frontdesk": {"patients:read", "patients:write", "coverages:write", "ledger:read"},
+    "manager": {"patients:read", "ledger:read", "users:read"},
+    "auditor": {"audit:read"},
+}
+
+
+def test_the_table_lists_exactly_these_roles_and_permissions():
+    assert set(ROLES) == set(EXPECTED) == set(ROLE_PERMISSIONS)
+    assert set(PERMISSIONS) == ALL
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+@pytest.mark.parametrize("permission", sorted(ALL))
+def test_each_cell_of_the_table(role, permission):
+    assert role_allows(role, permission) is (permission in EXPECTED[role])
+
+
+def test_unknown_permission_is_a_programming_error():
+    with pytest.raises(KeyError):
+        role_allows("admin", "patients:delete")
+
+
+def test_an_unknown_role_may_do_nothing():
+    assert not any(role_allows("janitor", p) for p in ALL)
+
+
+# --- a representative real service call per permission -------------------------------
+PATIENT = dict(
+    first_name="Testfirst",
+    last_name="Permcheck",
+    dob="1980-05-06",
+    sex="M",
+    address1="1 Synthetic St",
+    city="Springfield",
+    state="IL",
+    zip="62701",
+    mobile_phone="2175550100",
+)
+
+
+def _new_patient(engine, practice, clock, pm, tag: str) -> int:
+    with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
+        return patients.register_patient(
+            ctx, **{**PATIENT, "first_name": f"Testfirst{tag}"}, allow_duplicate=True
+        ).id
+
+
+def _ledger_service():
+    try:
+        module = importlib.import_module("pms_core.services.ledger")
+    except ImportError:
+        return None
+    return module if hasattr(module, "post_entry") else None
+
+
+def call_for(permission: str, role: str, env) -> Callable:
+    """A function of ctx that exercises `permission` through a real service."""
+    engine, practice, clock, pm = env
+    tag = role.title()
+    if permission == "patients:read":
+        return lambda ctx: patients.find_patients(ctx, text="Permcheck")
+    if permission == "patients:write":
+        return lambda ctx: patients.register_patient(
+            ctx, **{**PATIENT, "first_name": f"Testnew{tag}"}
+        )
+    if permission == "coverages:write":
+        pid = _new_patient(engine, practice, clock, pm, tag)
+        return lambda ctx: coverages.add_coverage(
+            ctx,
+            patient_id=pid,
+            payer_id=practice.payer_ids[0],
+            member_id=f"PERM{role.upper()}1",
+            effective_date="2025-01-01",
+        )
+    if permission == "ledger:read":
+        pid = _new_patient(engine, practice, clock, pm, tag)
+        ledger_service = _ledger_service()
+        if ledger_service is not None and hasattr(ledger_service, "patient_balance"):
+            return lambda ctx: ledger_service.patient_balance(ctx, patient_id=pid)
+
+        def read_balance(ctx):  # fallback: the balance on the patient record
+            record = patients.get_patient(ctx, patient_id=pid)
+            if record.balance is None:
+                raise PermissionDenied("no balance shown")
+
+        return read_balance
+    if permission == "ledger:post":
+        ledger_service = _ledger_service()
+        if ledger_service is None:
+            pytest.skip("pms_core.services.ledger.post_entry does not exist yet")
+        from pms_core.ledger import Account, Line
+        from pms_core.money import Money
+
+        pid = _new_patient(engine, practice, clock, pm, tag)
+        return lambda ctx: ledger_service.post_entry(
+            ctx,
+            entry_date=date(2026, 3, 2),
+            kind="charge",
+            lines=[
+                Line(Account.AR_PATIENT, Money(2500), patient_id=pid),
+                Line(Account.CHARGES, Money(-2500), patient_id=pid),
+            ],
+        )
+    if permission == "users:read":
+        return users.list_users
+    if permission == "users:manage":
+        return lambda ctx: users.add_user(
+            ctx,
+            username=f"new-{role}",
+            full_name=f"New {tag}",
+            role="frontdesk",
+            password=PASSWORD,
+        )
+    if permission == "audit:read":
+        return audit_log.verify_chain
+    raise AssertionError(f"no representative call for {permission}")
+
+
+def denials(engine, user_id: int) -> list[AuditEvent]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(AuditEvent)
+                .where(AuditEvent.user_id == user_id, AuditEvent.outcome == "denied")
+                .order_by(AuditEvent.seq)
+            )
+        )
+
+
+@pytest.mark.parametrize("permission", sorted(ALL))
+def test_each_role_calling_a_real_service(permission, engine, practice, clock, pm):
+    env = (engine, practice, clock, pm)
+    for role in ROLES:
+        call = call_for(permission, role, env)
+        user_id = practice.users[role]
+        before = len(denials(engine, user_id))
+        allowed = permission in EXPECTED[role]
+        if allowed:
+            with unit_of_work(engine, user_id=user_id, pm=pm, clock=clock) as ctx:
+                call(ctx)
+            assert len(denials(engine, user_id)) == before, f"{role} was refused {permission}"
+            continue
+        with (
+            pytest.raises(PermissionDenied, match=permission),
+            unit_of_work(engine, user_id=user_id, pm=pm, clock=clock) as ctx,
+        ):
+            call(ctx)
+        after = denials(engine, user_id)
+        assert len(after) == before + 1, f"{role} denied {permission} without an audit event"
+        event = after[-1]
+        assert json.loads(event.detail) == {"permission": permission}
+        assert event.practice_id == practice.id
+
+
+def test_nobody_logged_in_is_refused_before_any_permission(engine, practice, pm, clock):
+    with (
+        pytest.raises(AuthError, match="not logged in"),
+        unit_of_work(engine, user_id=None, pm=pm, clock=clock) as ctx,
+    ):
+        require(ctx, "patients:read", action="patient.search")
