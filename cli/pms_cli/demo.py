@@ -1,7 +1,72 @@
-"""Commands: placeholder until written."""
+"""`pms demo`: build the demo practice, then open the TUI as the demo biller."""
+
+from __future__ import annotations
+
+import sys
 
 import click
 
+from pms_cli.state import AppState, pass_state
+from pms_core.services.demo import DEFAULT_PATIENTS, DEMO_USERS, DemoSummary, build_demo
+from pms_core.services.users import DEMO_PASSWORD
+
+
+def _report(summary: DemoSummary) -> None:
+    verb = "Replaced the demo database" if summary.replaced else "Built the demo database"
+    lines = [
+        f"{verb} at {summary.database} (seed {summary.seed}, {summary.seconds:.1f} s):",
+        f"  practice   {summary.practice_name}",
+        f"  locations  {summary.locations}, providers {summary.providers}, payers {summary.payers}",
+        f"  patients   {summary.patients} ({summary.dependents} covered as a spouse or child)",
+        f"  coverages  {summary.coverages} ({summary.with_secondary} secondary)",
+        f"  intake     {summary.intake_items} items",
+        f"  users      {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})",
+    ]
+    click.echo("\n".join(lines), err=True)
+
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the `pms` group."""
+    """Add `pms demo` to the `pms` group."""
+
+    @cli.command("demo")
+    @click.option(
+        "--seed", type=int, default=1, show_default=True, help="Same seed, same practice."
+    )
+    @click.option(
+        "--patients",
+        type=click.IntRange(min=0),
+        default=DEFAULT_PATIENTS,
+        show_default=True,
+        help="How many synthetic patients to register.",
+    )
+    @click.option("--force", is_flag=True, help="Replace an existing demo database.")
+    @click.option("--no-tui", is_flag=True, help="Only build; do not open the TUI.")
+    @pass_state
+    def demo(state: AppState, seed: int, patients: int, force: bool, no_tui: bool) -> None:
+        """Build a demo practice with synthetic patients into the database.
+
+        The database (--db, PMS_DATABASE_URL or the default file) must be empty or
+        already a demo (replaced with --force); any other database is left alone.
+        The demo users admin, biller, frontdesk, manager and auditor all have the
+        password "demo". Then the TUI opens, logged in as biller.
+        """
+        engine = state.engine(check=False)
+
+        def progress(done: int, total: int) -> None:
+            if sys.stderr.isatty() and total >= 2000:
+                click.echo(f"\r  registered {done}/{total} patients", err=True, nl=done == total)
+
+        summary = build_demo(
+            engine, seed=seed, patients=patients, force=force, pm=state.pm, progress=progress
+        )
+        _report(summary)
+        if no_tui:
+            return
+        try:
+            from pms_tui import run_tui
+        except ImportError as exc:
+            raise click.ClickException(
+                f"the demo is built, but the TUI could not be started ({exc}); "
+                "run 'pms tui' to open it"
+            ) from None
+        run_tui(engine, state.pm, user_id=summary.users["biller"])

@@ -1,0 +1,277 @@
+"""The demo practice: what it holds, determinism, and never overwriting real data."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+from pms_core import audit
+from pms_core import validation as v
+from pms_core.db import make_engine
+from pms_core.errors import Conflict
+from pms_core.models import Coverage, IntakeItem, Location, Patient, Payer, Practice, Provider, User
+from pms_core.passwords import verify_password
+from pms_core.services.demo import DEMO, EMPTY, OTHER, PMS, build_demo, database_state
+from pms_core.services.practice import is_demo_database
+from pms_core.synthetic import LOCAL_PLACES, Synth, member_id_search, search_columns
+from tests.helpers import make_practice
+
+N = 40
+SSN_LIKE = re.compile(r"\d{3}-?\d{2}-?\d{4}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_db(request, tmp_path):
+    """`new_db()` returns the URL of a new database with nothing in it (no schema):
+    a SQLite file that does not exist yet (nor its directory), or a new PostgreSQL
+    database."""
+    created: list[str] = []
+    admin = None
+    if request.param == "postgres":
+        admin_url = request.getfixturevalue("pg_admin_url")
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+    def _new() -> str:
+        if admin is None:
+            return f"sqlite:///{tmp_path / uuid.uuid4().hex[:8] / 'pms.db'}"
+        name = f"pms_demo_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(str(admin.url)).set(database=name).render_as_string(hide_password=False)
+
+    yield _new
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def build(url: str, clock, **kw):
+    engine = make_engine(url)
+    try:
+        return build_demo(engine, clock=clock, **kw)
+    finally:
+        engine.dispose()
+
+
+def count(session: Session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()[0]
+
+
+# What must be identical between two builds with the same seed (timestamps that come
+# from the system clock and salted password hashes excepted).
+SNAPSHOT_SKIP = {
+    "practice": (),
+    "location": (),
+    "provider": (),
+    "payer": (),
+    "patient": ("created_at", "updated_at"),
+    "coverage": (),
+    "intake_item": (),
+    "app_user": ("password_hash", "created_at"),
+}
+
+
+def snapshot(url: str) -> dict[str, list[tuple]]:
+    engine = make_engine(url)
+    out = {}
+    try:
+        with engine.connect() as conn:
+            for name, skip in SNAPSHOT_SKIP.items():
+                table = SQLModel.metadata.tables[name]
+                cols = [c for c in table.columns if c.name not in skip]
+                out[name] = [tuple(r) for r in conn.execute(select(*cols).order_by(table.c.id))]
+    finally:
+        engine.dispose()
+    return out
+
+
+def test_demo_practice_has_what_the_desk_expects(new_db, clock):
+    url = new_db()
+    summary = build(url, clock, patients=N)
+    assert (summary.locations, summary.providers, summary.payers, summary.patients) == (3, 6, 12, N)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        assert is_demo_database(s)
+        assert count(s, Practice) == 1
+        assert count(s, Location) == 3
+        assert count(s, Provider) == summary.providers
+        payers = s.exec(select(Payer)).scalars().all()
+        assert len(payers) == 12
+        assert {p.claim_filing_indicator for p in payers} == {"CI", "MB", "MC", "BL", "HM"}
+        assert len({p.edi_payer_id for p in payers}) == 12
+        patients = s.exec(select(Patient)).scalars().all()
+        coverages = s.exec(select(Coverage)).scalars().all()
+        assert len(patients) == N and len(coverages) == summary.coverages
+        assert count(s, IntakeItem) == summary.intake_items > 0
+
+        # every patient has a primary; some have a secondary; dependents name the subscriber
+        by_patient: dict[int, list[Coverage]] = {}
+        for c in coverages:
+            by_patient.setdefault(c.patient_id, []).append(c)
+        assert all(1 in {c.priority for c in by_patient.get(p.id, [])} for p in patients)
+        assert 0 < summary.with_secondary == sum(c.priority == 2 for c in coverages)
+        dependents = [c for c in coverages if c.relationship != "self"]
+        assert {c.relationship for c in dependents} <= {"spouse", "child"} and dependents
+        assert all(
+            c.subscriber_last_name and c.subscriber_dob and c.subscriber_sex for c in dependents
+        )
+
+        # minors have an adult guarantor who is a patient of the practice
+        today = date(2026, 3, 2)
+        minors = [p for p in patients if (today - p.dob).days < 18 * 365]
+        assert minors
+        for p in minors:
+            guarantor = s.get(Patient, p.guarantor_id)
+            assert guarantor is not None and (today - guarantor.dob).days >= 18 * 365
+            assert p.guarantor_relationship == "parent"
+
+        # stored exactly as the services store them
+        for p in patients:
+            assert (p.search_first, p.search_last) == (v.fold(p.first_name), v.fold(p.last_name))
+            assert 0 <= (today - p.dob).days < 96 * 366
+        assert all(c.member_id_search == v.fold_member_id(c.member_id) for c in coverages)
+
+        # identifiers that pass their checks; contact data that cannot reach anyone
+        npis = [s.exec(select(Practice.group_npi)).one()[0]]
+        npis += [n for n in s.exec(select(Provider.npi)).scalars()]
+        npis += [n for n in s.exec(select(Location.npi)).scalars()]
+        assert all(v.npi_valid(n) for n in npis)
+        phones = [x for p in patients for x in (p.home_phone, p.mobile_phone) if x]
+        assert phones and all(re.fullmatch(r"[2-9]\d{2}55501\d{2}", x) for x in phones)
+        emails = [p.email for p in patients if p.email]
+        assert emails and all(re.search(r"@example\.(com|org|net)$", e) for e in emails)
+
+        # nothing that looks like a social security number, anywhere
+        assert not any("ssn" in c.name for c in Patient.__table__.columns)
+        for row in [*patients, *coverages]:
+            for value in row.model_dump().values():
+                assert not (isinstance(value, str) and SSN_LIKE.fullmatch(value)), value
+
+        # one user per role, each logs in with "demo"
+        users = s.exec(select(User)).scalars().all()
+        assert sorted((u.username, u.role) for u in users) == sorted(
+            (r, r) for r in ("admin", "biller", "frontdesk", "manager", "auditor")
+        )
+        assert all(verify_password(u.password_hash, "demo") for u in users)
+        assert summary.users == {u.username: u.id for u in users}
+
+        # registered through the services: audited, and the chain holds
+        assert audit.verify(s).ok
+        actions = s.exec(text("SELECT action, COUNT(*) FROM audit_event GROUP BY action")).all()
+        assert dict(actions)["patient.create"] == N
+    engine.dispose()
+
+
+def test_same_seed_builds_identical_data_and_another_seed_differs(new_db, clock):
+    first, second, other = new_db(), new_db(), new_db()
+    build(first, clock, seed=7, patients=N)
+    build(second, clock, seed=7, patients=N)
+    build(other, clock, seed=8, patients=N)
+    a, b, c = snapshot(first), snapshot(second), snapshot(other)
+    assert a == b
+    assert len(a["patient"]) == N
+    assert a["patient"] != c["patient"] and a["coverage"] != c["coverage"]
+
+
+def test_an_existing_demo_is_replaced_only_with_force(new_db, clock):
+    url = new_db()
+    build(url, clock, seed=1, patients=10)
+    with pytest.raises(Conflict, match="already holds a demo database; use --force"):
+        build(url, clock, seed=2, patients=5)
+    summary = build(url, clock, seed=2, patients=5, force=True)
+    assert summary.replaced and summary.patients == 5
+    engine = make_engine(url)
+    with Session(engine) as s:
+        assert count(s, Practice) == 1 and count(s, Patient) == 5
+        assert audit.verify(s).ok
+        assert is_demo_database(s)
+    engine.dispose()
+
+
+def _sqlite_bytes(url: str) -> str:
+    return hashlib.sha256(Path(make_url(url).database).read_bytes()).hexdigest()
+
+
+def _contents(engine) -> tuple:
+    with Session(engine) as s:
+        return (
+            count(s, Practice),
+            count(s, User),
+            count(s, Patient),
+            s.exec(text("SELECT COUNT(*) FROM setting")).one()[0],
+        )
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_real_database_is_never_overwritten(engine, db_url, clock, force):
+    make_practice(engine)
+    before = _contents(engine)
+    engine.dispose()
+    file_before = _sqlite_bytes(db_url) if db_url.startswith("sqlite") else None
+    assert database_state(engine) == PMS
+    with pytest.raises(Conflict, match="not a demo; the demo never overwrites it"):
+        build_demo(engine, clock=clock, patients=5, force=force)
+    assert _contents(engine) == before
+    if file_before is not None:
+        assert _sqlite_bytes(db_url) == file_before
+    with Session(engine) as s:
+        assert not is_demo_database(s)
+
+
+@pytest.mark.parametrize("content", ["foreign", "garbage"])
+def test_a_file_that_is_not_pms_is_left_alone(tmp_path, clock, content):
+    path = tmp_path / "other.db"
+    if content == "foreign":
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO recipes (name) VALUES ('soup')")
+        conn.commit()
+        conn.close()
+    else:
+        path.write_bytes(b"not a database, just some notes\n" * 100)
+    before = path.read_bytes()
+    engine = make_engine(f"sqlite:///{path}")
+    assert database_state(engine) == OTHER
+    for force in (False, True):
+        with pytest.raises(Conflict, match="is not empty and is not a pms demo database"):
+            build_demo(engine, clock=clock, patients=5, force=force)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_a_migrated_but_unused_database_counts_as_empty(engine, clock):
+    assert database_state(engine) == EMPTY
+    summary = build_demo(engine, clock=clock, patients=5)
+    assert summary.patients == 5 and not summary.replaced
+    assert database_state(engine) == DEMO
+
+
+def test_synthetic_stream_is_deterministic_and_folds_like_the_services():
+    def people(seed: int) -> list[dict]:
+        synth = Synth(seed, today=date(2026, 3, 2), local_places=LOCAL_PLACES, unique=True)
+        return list(synth.patients(300))
+
+    a, b, c = people(3), people(3), people(4)
+    assert a == b and a != c
+    assert [p["key"] for p in a] == list(range(1, 301))
+    keys = {p["key"] for p in a}
+    assert all(p["guarantor_key"] in keys for p in a if p["guarantor_key"])
+    assert all(p["guarantor_key"] < p["key"] for p in a if p["guarantor_key"])
+    assert len({(v.fold(p["first_name"]), v.fold(p["last_name"]), p["dob"]) for p in a}) == 300
+    for p in a:
+        assert search_columns(p) == (v.fold(p["first_name"]), v.fold(p["last_name"]))
+        for cov in p["coverages"]:
+            assert member_id_search(cov["member_id"]) == v.fold_member_id(cov["member_id"])
+            assert not re.fullmatch(r"\d{9}", cov["member_id"])
