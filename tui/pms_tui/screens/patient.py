@@ -1,0 +1,223 @@
+"""Patient detail: demographics, coverage, intake history and balance."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from pms_core.models.people import INTAKE_KINDS
+from pms_core.services.coverages import coverage_row
+from pms_core.services.patients import PatientRecord, get_patient
+from pms_tui.commands import PaletteCommand
+from pms_tui.format import fmt_date, fmt_money, fmt_phone, fmt_zip, full_name
+
+INTAKE_LABELS = {
+    "condition": "Condition",
+    "allergy": "Allergy",
+    "medication": "Medication",
+    "previous_provider": "Previous provider",
+}
+assert set(INTAKE_LABELS) == set(INTAKE_KINDS)
+SEX_LABELS = {"F": "Female", "M": "Male", "U": "Unknown"}
+CONTACT_LABELS = {
+    "sms": "Text message",
+    "email": "Email",
+    "phone": "Phone call",
+    "mail": "Mail",
+    "none": "Do not contact",
+}
+
+
+class PatientScreen(Screen):
+    """One patient's record, loaded in a worker through `get_patient`."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="patient.back", tooltip="Back to the previous screen"),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            id="patient.edit",
+            tooltip="Edit this patient's demographics",
+        ),
+        Binding(
+            "f5",
+            "reload",
+            "Reload",
+            id="patient.reload",
+            tooltip="Load the record again",
+            show=False,
+        ),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, record: PatientRecord) -> None:
+            super().__init__()
+            self.record = record
+
+    class LoadFailed(Message):
+        def __init__(self, message: str) -> None:
+            super().__init__()
+            self.message = message
+
+    def __init__(self, patient_id: int) -> None:
+        super().__init__()
+        self.patient_id = patient_id
+        self.record: PatientRecord | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="detail"):
+            yield Static("Loading…", id="pt-heading", classes="heading")
+            with Horizontal(id="pt-top"):
+                yield Static("", id="pt-demographics", classes="panel")
+                yield Static("", id="pt-balance", classes="panel")
+            yield Label("Coverage", classes="section")
+            coverages = DataTable(id="pt-coverages", cursor_type="row", zebra_stripes=True)
+            for key, label in (
+                ("priority", "Priority"),
+                ("payer", "Payer"),
+                ("member_id", "Member id"),
+                ("group", "Group"),
+                ("effective", "Effective"),
+                ("termination", "Terminates"),
+                ("copay", "Copay"),
+            ):
+                coverages.add_column(label, key=key)
+            yield coverages
+            yield Label("Intake history (as reported by the patient)", classes="section")
+            intake = DataTable(id="pt-intake", cursor_type="row", zebra_stripes=True)
+            intake.add_column("Kind", key="kind")
+            intake.add_column("Description", key="description")
+            intake.add_column("Recorded", key="recorded")
+            yield intake
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="patient")
+    def load(self) -> None:
+        from pms_tui.app import describe_error
+
+        try:
+            with self.app.uow() as ctx:
+                record = get_patient(ctx, patient_id=self.patient_id)
+        except Exception as exc:
+            self.post_message(self.LoadFailed(describe_error(exc)))
+        else:
+            self.post_message(self.Loaded(record))
+
+    def on_patient_screen_load_failed(self, message: LoadFailed) -> None:
+        self.query_one("#pt-heading", Static).update(message.message)
+
+    def on_patient_screen_loaded(self, message: Loaded) -> None:
+        self.record = record = message.record
+        p = record.patient
+        self.query_one("#pt-heading", Static).update(
+            Text.assemble(
+                (full_name(p.last_name, p.first_name, p.middle_name, p.suffix), "bold"),
+                f"   Account {p.account_number}",
+                "" if p.active else "   (inactive)",
+            )
+        )
+        lines = [
+            ("DOB", fmt_date(p.dob)),
+            ("Sex", SEX_LABELS.get(p.sex, p.sex)),
+            ("Address", ", ".join(x for x in (p.address1, p.address2) if x)),
+            ("", f"{p.city}, {p.state} {fmt_zip(p.zip)}"),
+            ("Home phone", fmt_phone(p.home_phone)),
+            ("Mobile phone", fmt_phone(p.mobile_phone)),
+            ("Email", p.email or ""),
+            ("Contact by", CONTACT_LABELS.get(p.preferred_contact, p.preferred_contact)),
+        ]
+        if record.guarantor_name:
+            lines.append(("Guarantor", record.guarantor_name))
+        self.query_one("#pt-demographics", Static).update(_label_lines(lines))
+        if record.balance is None:
+            balance = Text("Balance\n\nnot available for your role", style="dim")
+        else:
+            b = record.balance
+            balance = _label_lines(
+                [
+                    ("Patient", fmt_money(b.patient)),
+                    ("Insurance", fmt_money(b.insurance)),
+                    ("Total", fmt_money(b.total)),
+                ],
+                title="Balance",
+            )
+        self.query_one("#pt-balance", Static).update(balance)
+        coverages = self.query_one("#pt-coverages", DataTable)
+        coverages.clear()
+        for view in record.coverages:
+            row = coverage_row(view)
+            coverages.add_row(
+                row["priority"] + ("" if view.coverage.active else " (inactive)"),
+                row["payer"],
+                row["member_id"],
+                row["group_number"] or "",
+                fmt_date(row["effective_date"]),
+                fmt_date(row["termination_date"]),
+                fmt_money(row["copay"]),
+                key=str(row["id"]),
+            )
+        if not record.coverages:
+            coverages.add_row("(none)", "", "", "", "", "", "")
+        intake = self.query_one("#pt-intake", DataTable)
+        intake.clear()
+        for item in record.intake:
+            intake.add_row(
+                INTAKE_LABELS.get(item.kind, item.kind),
+                item.description,
+                fmt_date(item.recorded_at.date()) if item.recorded_at else "",
+                key=str(item.id),
+            )
+        if not record.intake:
+            intake.add_row("(none)", "", "")
+
+    # --- actions ------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_edit(self) -> None:
+        from pms_tui.screens.register import RegisterScreen
+
+        if self.record is None:
+            return
+        self.app.push_screen(RegisterScreen(record=self.record), self._edited)
+
+    def _edited(self, saved: bool | None) -> None:
+        if saved:
+            self.load()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand(
+                "Patient: edit", "Edit this patient's demographics (e)", self.action_edit
+            ),
+            PaletteCommand(
+                "Patient: back", "Back to the previous screen (escape)", self.action_back
+            ),
+        ]
+
+
+def _label_lines(lines: list[tuple[str, str]], *, title: str | None = None) -> Text:
+    width = max((len(label) for label, _ in lines), default=0)
+    text = Text()
+    if title:
+        text.append(f"{title}\n\n", style="bold")
+    for i, (label, value) in enumerate(lines):
+        if i:
+            text.append("\n")
+        text.append(f"{label:<{width}}  ", style="dim")
+        text.append(value)
+    return text
