@@ -101,6 +101,18 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def too_long(fields: dict[str, Any], table) -> list[FieldError]:
+    """Text longer than its column allows, judged by the table's own column
+    lengths (PostgreSQL would refuse it, SQLite would silently keep it)."""
+    errors = []
+    for name, value in fields.items():
+        column = table.__table__.columns.get(name)
+        limit = getattr(getattr(column, "type", None), "length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            errors.append(FieldError(name, "too_long", f"must be at most {limit} characters"))
+    return errors
+
+
 def required(fields: dict[str, Any], *names: str) -> list[FieldError]:
     return [FieldError(n, "required", "is required") for n in names if blank(fields.get(n))]
 

@@ -139,7 +139,9 @@ def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> 
             errors.append(
                 FieldError("guarantor_id", "not_found", "is not a patient of this practice")
             )
-    return errors + _intake_errors(intake)
+    bad = {e.field for e in errors}  # a malformed value is not also reported as long
+    long_ = [e for e in v.too_long(data, Patient) if e.field not in bad]
+    return errors + long_ + _intake_errors(intake)
 
 
 def _intake_errors(intake: list[IntakeInput]) -> list[FieldError]:
@@ -148,6 +150,8 @@ def _intake_errors(intake: list[IntakeInput]) -> list[FieldError]:
         errors = v.collect(errors, v.choice_error(f"intake[{i}].kind", item.kind, INTAKE_KINDS))
         if v.blank(item.description):
             errors.append(FieldError(f"intake[{i}].description", "required", "is required"))
+        for e in v.too_long({"description": item.description, "detail": item.detail}, IntakeItem):
+            errors.append(FieldError(f"intake[{i}].{e.field}", e.code, e.message))
     return errors
 
 

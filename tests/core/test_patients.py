@@ -12,9 +12,18 @@ from pms_core.models import AuditEvent, IntakeItem, Patient
 from pms_core.services import coverages, patients
 from tests.helpers import make_practice
 
-BASE = dict(first_name="Maria", last_name="Delgado", dob="1984-07-19", sex="F",
-            address1="12 Birch Ln", city="Springfield", state="IL", zip="62704",
-            mobile_phone="(217) 555-0142", email="maria.d@example.com")
+BASE = dict(
+    first_name="Maria",
+    last_name="Delgado",
+    dob="1984-07-19",
+    sex="F",
+    address1="12 Birch Ln",
+    city="Springfield",
+    state="IL",
+    zip="62704",
+    mobile_phone="(217) 555-0142",
+    email="maria.d@example.com",
+)
 
 
 def register(ctx, **overrides):
@@ -28,10 +37,15 @@ def patient_count(engine) -> int:
 
 def test_registration_stores_normalized_fields_and_assigns_an_account(engine, uow):
     with uow("frontdesk") as ctx:
-        p = register(ctx, state="il", zip="62704-1234", intake=[
-            patients.IntakeInput("allergy", "penicillin", "hives"),
-            patients.IntakeInput("medication", "lisinopril 10 mg daily"),
-        ])
+        p = register(
+            ctx,
+            state="il",
+            zip="62704-1234",
+            intake=[
+                patients.IntakeInput("allergy", "penicillin", "hives"),
+                patients.IntakeInput("medication", "lisinopril 10 mg daily"),
+            ],
+        )
     with Session(engine) as s:
         stored = s.get(Patient, p.id)
         assert stored.state == "IL" and stored.zip == "627041234"
@@ -41,19 +55,22 @@ def test_registration_stores_normalized_fields_and_assigns_an_account(engine, uo
         assert sorted(kinds) == ["allergy", "medication"]
 
 
-@pytest.mark.parametrize("field,value,code", [
-    ("dob", "1984-02-30", "date"),
-    ("dob", "2027-01-01", "dob_future"),
-    ("dob", "1850-01-01", "dob_range"),
-    ("zip", "6270", "zip"),
-    ("state", "XX", "state"),
-    ("mobile_phone", "555-0142", "phone"),
-    ("home_phone", "(117) 555-0142", "phone"),
-    ("email", "maria@", "email"),
-    ("sex", "X", "choice"),
-    ("first_name", "", "required"),
-    ("address1", None, "required"),
-])
+@pytest.mark.parametrize(
+    "field,value,code",
+    [
+        ("dob", "1984-02-30", "date"),
+        ("dob", "2027-01-01", "dob_future"),
+        ("dob", "1850-01-01", "dob_range"),
+        ("zip", "6270", "zip"),
+        ("state", "XX", "state"),
+        ("mobile_phone", "555-0142", "phone"),
+        ("home_phone", "(117) 555-0142", "phone"),
+        ("email", "maria@", "email"),
+        ("sex", "X", "choice"),
+        ("first_name", "", "required"),
+        ("address1", None, "required"),
+    ],
+)
 def test_bad_field_is_named_and_nothing_is_saved(engine, uow, field, value, code):
     with pytest.raises(ValidationError) as err, uow("frontdesk") as ctx:
         register(ctx, **{field: value})
@@ -61,6 +78,16 @@ def test_bad_field_is_named_and_nothing_is_saved(engine, uow, field, value, code
     assert field in str(err.value)
     if value:  # the message never repeats the value itself (may be PHI)
         assert str(value) not in str(err.value)
+    assert patient_count(engine) == 0
+
+
+def test_over_long_text_is_refused_by_field_on_both_engines(engine, uow):
+    with pytest.raises(ValidationError) as err, uow("frontdesk") as ctx:
+        register(ctx, city="X" * 31, intake=[patients.IntakeInput("condition", "y" * 201)])
+    assert {(e.field, e.code) for e in err.value.errors} == {
+        ("city", "too_long"),
+        ("intake[1].description", "too_long"),
+    }
     assert patient_count(engine) == 0
 
 
@@ -91,37 +118,61 @@ def test_duplicate_name_and_dob_is_flagged_and_can_be_overridden(engine, uow):
 @pytest.fixture
 def searchable(uow, practice):
     with uow("frontdesk") as ctx:
-        smith_jo = register(ctx, first_name="Joanna", last_name="Smith", dob="1975-03-04",
-                            mobile_phone="3125550101")
-        smithers = register(ctx, first_name="Carl", last_name="Smithers", dob="1962-11-30",
-                            mobile_phone="3125550102")
-        john = register(ctx, first_name="Smith", last_name="Johnson", dob="1999-01-02",
-                        mobile_phone="6305550103")
-        obrien = register(ctx, first_name="Seán", last_name="O'Brien-Núñez", dob="1980-08-08",
-                          mobile_phone="7085550104", account_number="OLD-4471")
-        coverages.add_coverage(ctx, patient_id=smithers.id, payer_id=practice.payer_ids[0],
-                               member_id="ZQX-88-1234", effective_date="2024-01-01")
-    return {"smith_jo": smith_jo.id, "smithers": smithers.id, "john": john.id,
-            "obrien": obrien.id}
+        smith_jo = register(
+            ctx, first_name="Joanna", last_name="Smith", dob="1975-03-04", mobile_phone="3125550101"
+        )
+        smithers = register(
+            ctx,
+            first_name="Carl",
+            last_name="Smithers",
+            dob="1962-11-30",
+            mobile_phone="3125550102",
+        )
+        john = register(
+            ctx,
+            first_name="Smith",
+            last_name="Johnson",
+            dob="1999-01-02",
+            mobile_phone="6305550103",
+        )
+        obrien = register(
+            ctx,
+            first_name="Seán",
+            last_name="O'Brien-Núñez",
+            dob="1980-08-08",
+            mobile_phone="7085550104",
+            account_number="OLD-4471",
+        )
+        coverages.add_coverage(
+            ctx,
+            patient_id=smithers.id,
+            payer_id=practice.payer_ids[0],
+            member_id="ZQX-88-1234",
+            effective_date="2024-01-01",
+        )
+    return {"smith_jo": smith_jo.id, "smithers": smithers.id, "john": john.id, "obrien": obrien.id}
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("smith", {"smith_jo", "smithers", "john"}),  # last-name prefix, and first name "Smith"
-    ("SMITH, jo", {"smith_jo"}),
-    ("smith,", {"smith_jo", "smithers"}),
-    ("joa smith", {"smith_jo"}),  # either order
-    ("jo smith", {"smith_jo", "john"}),  # Jo.. Smith, or Smith Jo(hnson)
-    ("smith jo", {"smith_jo", "john"}),  # last+first, or first "Smith" + last "Jo..."
-    ("obrien", {"obrien"}),  # punctuation and accents folded
-    ("sean o'brien", {"obrien"}),
-    ("1975-03-04", {"smith_jo"}),
-    ("3/4/1975", {"smith_jo"}),
-    ("(312) 555-01", {"smith_jo", "smithers"}),
-    ("630-555-0103", {"john"}),
-    ("zqx88", {"smithers"}),  # member id prefix, punctuation-insensitive
-    ("OLD-44", {"obrien"}),  # account number prefix
-    ("nobody", set()),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("smith", {"smith_jo", "smithers", "john"}),  # last-name prefix, and first name "Smith"
+        ("SMITH, jo", {"smith_jo"}),
+        ("smith,", {"smith_jo", "smithers"}),
+        ("joa smith", {"smith_jo"}),  # either order
+        ("jo smith", {"smith_jo", "john"}),  # Jo.. Smith, or Smith Jo(hnson)
+        ("smith jo", {"smith_jo", "john"}),  # last+first, or first "Smith" + last "Jo..."
+        ("obrien", {"obrien"}),  # punctuation and accents folded
+        ("sean o'brien", {"obrien"}),
+        ("1975-03-04", {"smith_jo"}),
+        ("3/4/1975", {"smith_jo"}),
+        ("(312) 555-01", {"smith_jo", "smithers"}),
+        ("630-555-0103", {"john"}),
+        ("zqx88", {"smithers"}),  # member id prefix, punctuation-insensitive
+        ("OLD-44", {"obrien"}),  # account number prefix
+        ("nobody", set()),
+    ],
+)
 def test_find_patients(uow, searchable, text, expected):
     with uow("frontdesk") as ctx:
         hits = patients.find_patients(ctx, text=text)
@@ -179,20 +230,28 @@ def test_update_validates_the_whole_record_and_audits_changed_fields(engine, uow
 
 def test_renaming_into_an_existing_patient_is_flagged(uow, searchable):
     with pytest.raises(patients.PossibleDuplicate), uow("frontdesk") as ctx:
-        patients.update_patient(ctx, patient_id=searchable["john"], first_name="Joanna",
-                                last_name="Smith", dob=date(1975, 3, 4))
+        patients.update_patient(
+            ctx,
+            patient_id=searchable["john"],
+            first_name="Joanna",
+            last_name="Smith",
+            dob=date(1975, 3, 4),
+        )
 
 
 def test_intake_history_is_added_not_rewritten(engine, uow, searchable):
     pid = searchable["john"]
     with uow("frontdesk") as ctx:
         patients.add_intake_item(ctx, patient_id=pid, kind="condition", description="asthma")
-        patients.add_intake_item(ctx, patient_id=pid, kind="previous_provider",
-                                 description="Lakeview Pediatrics")
+        patients.add_intake_item(
+            ctx, patient_id=pid, kind="previous_provider", description="Lakeview Pediatrics"
+        )
         with pytest.raises(ValidationError) as err:
             patients.add_intake_item(ctx, patient_id=pid, kind="hobby", description="golf")
         assert err.value.fields == {"intake[1].kind"}
     with uow("frontdesk") as ctx:
         record = patients.get_patient(ctx, patient_id=pid)
     assert [(i.kind, i.description) for i in record.intake] == [
-        ("condition", "asthma"), ("previous_provider", "Lakeview Pediatrics")]
+        ("condition", "asthma"),
+        ("previous_provider", "Lakeview Pediatrics"),
+    ]
