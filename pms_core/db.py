@@ -74,6 +74,9 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
+        # REPLACE deletes rows without firing DELETE triggers unless this is on;
+        # the append-only triggers on the ledger and audit log rely on it.
+        cur.execute("PRAGMA recursive_triggers=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")

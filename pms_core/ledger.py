@@ -47,9 +47,9 @@ class Account(StrEnum):
 
 RECEIVABLES = (Account.AR_PATIENT, Account.AR_INSURANCE)
 
-# `posting.amount_cents` is a 32-bit INTEGER column: PostgreSQL refuses anything
-# larger, SQLite would store it. Refuse it on both, with a clear message.
-MAX_POSTING_CENTS = 2**31 - 1
+# A sanity bound far above any medical bill ($10 million on one posting), well
+# inside the 64-bit column: a larger amount is a typo or a unit error.
+MAX_POSTING_CENTS = 10_000_000_00
 _KIND_MAX, _MEMO_MAX, _REFERENCE_MAX = 30, 200, 120
 
 

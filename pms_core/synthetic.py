@@ -875,28 +875,9 @@ class Synth:
 def patient_fields(p: dict) -> dict:
     """The `register_patient` keyword arguments of a synthetic patient (without
     the guarantor id, which depends on the database)."""
-    return {
-        k: p[k]
-        for k in (
-            "account_number",
-            "first_name",
-            "middle_name",
-            "last_name",
-            "suffix",
-            "dob",
-            "sex",
-            "address1",
-            "address2",
-            "city",
-            "state",
-            "zip",
-            "home_phone",
-            "mobile_phone",
-            "email",
-            "preferred_contact",
-            "guarantor_relationship",
-        )
-    }
+    from pms_core.services.patients import PATIENT_FIELDS
+
+    return {k: p[k] for k in PATIENT_FIELDS if k != "guarantor_id"}
 
 
 def search_columns(p: dict, synth: Synth | None = None) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from pms_core.models.base import UTCDateTime
@@ -51,7 +51,7 @@ class Posting(SQLModel, table=True):
     entry_id: int = Field(foreign_key="journal_entry.id", index=True)
     practice_id: int = Field(foreign_key="practice.id")
     account: str = Field(max_length=40)
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     patient_id: int | None = Field(default=None, foreign_key="patient.id")
     coverage_id: int | None = Field(default=None, foreign_key="coverage.id")
     payer_id: int | None = Field(default=None, foreign_key="payer.id")

@@ -153,9 +153,9 @@ def _bad_line_sets(p: int) -> dict[str, list]:
             Line(Account.AR_PATIENT, 10.0, patient_id=p),
             Line(Account.CHARGES, -10.0),
         ],
-        "beyond_the_column": [
-            Line(Account.AR_PATIENT, Money(2**31), patient_id=p),
-            Line(Account.CHARGES, Money(-(2**31))),
+        "beyond_the_sanity_bound": [
+            Line(Account.AR_PATIENT, Money(ledger.MAX_POSTING_CENTS + 1), patient_id=p),
+            Line(Account.CHARGES, Money(-(ledger.MAX_POSTING_CENTS + 1))),
         ],
         "patient_not_in_database": [
             Line(Account.AR_PATIENT, ten, patient_id=p + 10_000),
@@ -466,6 +466,38 @@ def test_the_database_refuses_to_change_or_delete_ledger_rows(engine, patients, 
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text(statement), {"entry_id": entry.id} if ":entry_id" in statement else {})
     assert snapshot() == before
+
+
+def test_bulk_replace_and_truncate_cannot_bypass_append_only(engine, patients, uow):
+    """SQLite's INSERT OR REPLACE deletes rows without DELETE triggers unless
+    recursive triggers are on; PostgreSQL's TRUNCATE skips row triggers."""
+    with uow("biller") as ctx:
+        ledger.post(ctx, entry_date=DOS, kind="charge", lines=charge_lines(patients[0], "60.00"))
+    if engine.dialect.name == "sqlite":
+        statements = [
+            "INSERT OR REPLACE INTO posting (id, entry_id, practice_id, account, amount_cents) "
+            "SELECT id, entry_id, practice_id, account, 1 FROM posting",
+            "REPLACE INTO journal_entry (id, practice_id, entry_date, posted_at, kind, memo) "
+            "SELECT id, practice_id, entry_date, posted_at, kind, 'edited' FROM journal_entry",
+        ]
+    else:
+        statements = ["TRUNCATE posting", "TRUNCATE journal_entry CASCADE", "TRUNCATE audit_event"]
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    with engine.connect() as conn:
+        amounts = conn.execute(text("SELECT amount_cents FROM posting ORDER BY id")).scalars()
+        assert list(amounts) == [6000, -6000]
+
+
+def test_amounts_beyond_32_bits_are_stored_exactly(engine, practice, patients, uow):
+    with uow("biller") as ctx:
+        ledger.post(
+            ctx, entry_date=DOS, kind="charge", lines=charge_lines(patients[0], "2500000.00")
+        )
+    with Session(engine) as s:
+        balance = ledger.patient_balance(s, practice.id, patients[0]).total
+    assert balance == Money.parse("2500000.00")
 
 
 # --- the service seam: permissions and audit -----------------------------------------------

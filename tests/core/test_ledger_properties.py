@@ -23,7 +23,8 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, settings
+import sqlalchemy as sa
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -33,7 +34,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from pms_core import ledger
 from pms_core.context import unit_of_work
@@ -117,25 +118,33 @@ class LedgerMachine(RuleBasedStateMachine):
         )
 
     def read_db(self) -> tuple[dict[int, tuple], dict[int, tuple]]:
-        with Session(self.engine) as s:
+        """Every posting and entry of the practice, every column (Core, not ORM:
+        this runs after every step, shrinking included)."""
+        p, e = Posting.__table__.c, JournalEntry.__table__.c
+        with self.engine.connect() as conn:
             postings = {
-                p.id: (
-                    p.entry_id,
-                    p.practice_id,
-                    p.account,
-                    p.amount_cents,
-                    p.patient_id,
-                    p.payer_id,
-                    p.coverage_id,
-                    p.provider_id,
-                    p.location_id,
+                row[0]: tuple(row[1:])
+                for row in conn.execute(
+                    sa.select(
+                        p.id,
+                        p.entry_id,
+                        p.practice_id,
+                        p.account,
+                        p.amount_cents,
+                        p.patient_id,
+                        p.payer_id,
+                        p.coverage_id,
+                        p.provider_id,
+                        p.location_id,
+                    ).where(p.practice_id == self.practice.id)
                 )
-                for p in s.exec(select(Posting).where(Posting.practice_id == self.practice.id))
             }
             entries = {
-                e.id: (e.entry_date, e.posted_at, e.kind, e.memo, e.reference, e.reverses_id)
-                for e in s.exec(
-                    select(JournalEntry).where(JournalEntry.practice_id == self.practice.id)
+                row[0]: tuple(row[1:])
+                for row in conn.execute(
+                    sa.select(
+                        e.id, e.entry_date, e.posted_at, e.kind, e.memo, e.reference, e.reverses_id
+                    ).where(e.practice_id == self.practice.id)
                 )
             }
         return postings, entries
@@ -327,6 +336,9 @@ def test_random_ledger_work_keeps_every_invariant(engine, practice, clock, pm):
                 max_examples=25,
                 stateful_step_count=20,
                 deadline=None,
+                # no "explain" phase: it traces every line SQLAlchemy runs, which turns
+                # a failure report into minutes
+                phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             ),
         )

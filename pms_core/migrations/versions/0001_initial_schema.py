@@ -353,7 +353,7 @@ def upgrade() -> None:
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("practice_id", sa.Integer(), nullable=False),
         sa.Column("account", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("amount_cents", sa.Integer(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("coverage_id", sa.Integer(), nullable=True),
         sa.Column("payer_id", sa.Integer(), nullable=True),
@@ -495,6 +495,10 @@ def _append_only_triggers() -> None:
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION pms_append_only()"
             )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION pms_append_only()"
+            )
 
 
 def _drop_append_only_triggers() -> None:
@@ -505,6 +509,7 @@ def _drop_append_only_triggers() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         else:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
     if bind.dialect.name != "sqlite":
         op.execute("DROP FUNCTION IF EXISTS pms_append_only()")
 
