@@ -20,6 +20,7 @@ def _report(summary: DemoSummary) -> None:
         f"  patients   {summary.patients} ({summary.dependents} covered as a spouse or child)",
         f"  coverages  {summary.coverages} ({summary.with_secondary} secondary)",
         f"  intake     {summary.intake_items} items",
+        f"  ledger     {summary.opening_balances} opening balances",
         f"  users      {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})",
     ]
     click.echo("\n".join(lines), err=True)

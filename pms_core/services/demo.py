@@ -19,7 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,9 +34,11 @@ from pms_core.clock import Clock, SystemClock
 from pms_core.context import unit_of_work
 from pms_core.db import sqlite_path
 from pms_core.errors import Conflict, DatabaseError
+from pms_core.ledger import Account, Line
 from pms_core.migrations.runner import upgrade
 from pms_core.money import Money
 from pms_core.services.coverages import add_coverage
+from pms_core.services.ledger import post_entry
 from pms_core.services.patients import IntakeInput, register_patient
 from pms_core.services.practice import (
     add_location,
@@ -72,6 +74,7 @@ class DemoSummary:
     with_secondary: int
     dependents: int
     intake_items: int
+    opening_balances: int = 0
     users: dict[str, int] = field(default_factory=dict)
     replaced: bool = False
     seconds: float = 0.0
@@ -239,14 +242,17 @@ def build_demo(
 
     counts = {"patients": 0, "coverages": 0, "secondary": 0, "dependents": 0, "intake": 0}
     ids: dict[int, int] = {}  # synthetic key -> patient id
+    primary: dict[int, tuple[int, int]] = {}  # patient id -> (coverage id, payer id)
     stream = synth.patients(patients)
     while counts["patients"] < patients:
         batch = list(islice(stream, _BATCH))
         with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
             for p in batch:
-                _register(ctx, p, ids, payer_ids, counts)
+                _register(ctx, p, ids, payer_ids, counts, primary)
         if progress is not None:
             progress(counts["patients"], patients)
+    with unit_of_work(engine, user_id=users["biller"], pm=pm, clock=clock) as ctx:
+        counts["opening"] = _opening_balances(ctx, synth.rng, today, sorted(ids.values()), primary)
 
     return DemoSummary(
         database=describe(engine),
@@ -261,13 +267,61 @@ def build_demo(
         with_secondary=counts["secondary"],
         dependents=counts["dependents"],
         intake_items=counts["intake"],
+        opening_balances=counts["opening"],
         users=users,
         replaced=replaced,
         seconds=time.perf_counter() - started,
     )
 
 
-def _register(ctx, p: dict, ids: dict[int, int], payer_ids: dict[str, int], counts) -> None:
+def _opening_balances(
+    ctx, rng, today: date, patient_ids: list[int], primary: dict[int, tuple[int, int]]
+) -> int:
+    """Balances brought over from the practice's previous system, posted through the
+    ledger service like an import would: about a third of patients owe something
+    themselves, about a fifth have a claim balance still open with their primary
+    payer. Returns the number of entries posted."""
+    posted = 0
+    for patient_id in patient_ids:
+        lines = []
+        if rng.random() < 0.33:
+            owed = Money(rng.randrange(10_00, 400_00, 5))
+            lines.append(Line(Account.AR_PATIENT, owed, patient_id=patient_id))
+        if patient_id in primary and rng.random() < 0.2:
+            coverage_id, payer_id = primary[patient_id]
+            owed = Money(rng.randrange(50_00, 1_500_00, 5))
+            lines.append(
+                Line(
+                    Account.AR_INSURANCE,
+                    owed,
+                    patient_id=patient_id,
+                    payer_id=payer_id,
+                    coverage_id=coverage_id,
+                )
+            )
+        if not lines:
+            continue
+        total = Money.sum(line.amount for line in lines)
+        lines.append(Line(Account.OPENING_BALANCE, -total))
+        post_entry(
+            ctx,
+            entry_date=today - timedelta(days=rng.randrange(5, 150)),
+            kind="opening_balance",
+            lines=lines,
+            memo="balance from previous system",
+        )
+        posted += 1
+    return posted
+
+
+def _register(
+    ctx,
+    p: dict,
+    ids: dict[int, int],
+    payer_ids: dict[str, int],
+    counts,
+    primary: dict[int, tuple[int, int]],
+) -> None:
     patient = register_patient(
         ctx,
         intake=[IntakeInput(kind, desc, detail) for kind, desc, detail in p["intake"]],
@@ -279,13 +333,15 @@ def _register(ctx, p: dict, ids: dict[int, int], payer_ids: dict[str, int], coun
     counts["intake"] += len(p["intake"])
     for cov in p["coverages"]:
         fields = {k: v for k, v in cov.items() if k not in ("payer", "copay_cents")}
-        add_coverage(
+        coverage = add_coverage(
             ctx,
             patient_id=patient.id,
             payer_id=payer_ids[cov["payer"]],
             copay=Money(cov["copay_cents"]),
             **fields,
         )
+        if cov["priority"] == 1:
+            primary[patient.id] = (coverage.id, coverage.payer_id)
         counts["coverages"] += 1
         counts["secondary"] += cov["priority"] == 2
     if any(c["relationship"] != "self" for c in p["coverages"]):

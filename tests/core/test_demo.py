@@ -14,11 +14,12 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
-from pms_core import audit
+from pms_core import audit, ledger
 from pms_core import validation as v
 from pms_core.db import make_engine
 from pms_core.errors import Conflict
 from pms_core.models import Coverage, IntakeItem, Location, Patient, Payer, Practice, Provider, User
+from pms_core.money import Money
 from pms_core.passwords import verify_password
 from pms_core.services.demo import DEMO, EMPTY, OTHER, PMS, build_demo, database_state
 from pms_core.services.practice import is_demo_database
@@ -80,6 +81,8 @@ SNAPSHOT_SKIP = {
     "coverage": (),
     "intake_item": (),
     "app_user": ("password_hash", "created_at"),
+    "journal_entry": (),
+    "posting": (),
 }
 
 
@@ -171,6 +174,16 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
         assert audit.verify(s).ok
         actions = s.exec(text("SELECT action, COUNT(*) FROM audit_event GROUP BY action")).all()
         assert dict(actions)["patient.create"] == N
+
+        # opening balances from the "previous system", posted through the ledger
+        entries = s.exec(text("SELECT kind, COUNT(*) FROM journal_entry GROUP BY kind")).all()
+        assert dict(entries) == {"opening_balance": summary.opening_balances}
+        assert 0 < summary.opening_balances < N
+        totals = ledger.account_balances(s, summary.practice_id)
+        assert Money.sum(totals.values()) == Money(0)
+        assert totals[ledger.Account.AR_PATIENT].cents > 0
+        assert totals[ledger.Account.AR_INSURANCE].cents > 0
+        assert dict(actions)["ledger.post"] == summary.opening_balances
     engine.dispose()
 
 
