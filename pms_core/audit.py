@@ -80,9 +80,8 @@ def append(
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    if head is None:  # created by the first migration; gone means tampering
+        raise RuntimeError("the audit chain's head row is missing; run 'pms audit verify'")
     event = AuditEvent(
         seq=head.seq + 1,
         at=at.astimezone(UTC),
@@ -132,10 +131,22 @@ class VerifyResult:
 
 
 def verify(session: Session) -> VerifyResult:
-    """Walk the chain in sequence order and report every break, by event seq."""
+    """Walk the chain in sequence order and report every break, by event seq.
+
+    The head is read first under a shared lock (PostgreSQL; SQLite transactions
+    are already exclusive), so no event can be appended while the chain is walked
+    and the walk ends exactly where the head says, unless someone tampered.
+    Events are streamed, not loaded at once.
+    """
+    head = session.exec(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update(read=True)
+    ).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     problems: list[str] = []
     prev_hash, expected_seq, count = GENESIS, 1, 0
-    rows = session.exec(select(AuditEvent).order_by(AuditEvent.seq))
+    rows = session.exec(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    )
     for event in rows:
         count += 1
         if event.seq != expected_seq:
@@ -145,8 +156,7 @@ def verify(session: Session) -> VerifyResult:
         if _event_hash(event.prev_hash, event) != event.hash:
             problems.append(f"event seq {event.seq}: contents changed since it was written")
         prev_hash, expected_seq = event.hash, event.seq + 1
-    head = session.get(AuditHead, 1)
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+        session.expunge(event)
     if (head_seq, head_hash) != (expected_seq - 1, prev_hash):
         problems.append(
             f"chain ends at seq {expected_seq - 1} but the head records seq {head_seq}"

@@ -53,13 +53,25 @@ class Context:
                 return now.astimezone(ZoneInfo(practice.time_zone)).date()
         return now.date()
 
+    def discard_notifications(self) -> None:
+        self._pending.clear()
+
     def run_notifications(self) -> None:
+        """Run queued notify hooks after the commit. Each hook may use
+        `ctx.session`: what it writes is committed when it returns and rolled back
+        when it raises. A failing plugin never undoes the committed work; it is
+        logged by hook name and exception type only (its message may hold PHI)."""
         pending, self._pending = self._pending, []
-        for hook, kwargs in pending:
-            try:
-                getattr(self.pm.hook, hook)(ctx=self, **kwargs)
-            except Exception:  # a plugin's failure must not undo committed work
-                log.exception("notify hook %s raised", hook)
+        try:
+            for hook, kwargs in pending:
+                try:
+                    getattr(self.pm.hook, hook)(ctx=self, **kwargs)
+                    self.session.commit()
+                except Exception as exc:
+                    self.session.rollback()
+                    log.error("notify hook %s raised %s", hook, type(exc).__name__)
+        finally:
+            self.session.close()
 
 
 @contextmanager

@@ -187,9 +187,17 @@ def _check_lines(lines: Sequence[Line]) -> None:
         if abs(line.amount.cents) > MAX_POSTING_CENTS:
             raise LedgerError(f"posting {i}: amount is larger than {Money(MAX_POSTING_CENTS)}")
         try:
-            Account(line.account)
+            account = Account(line.account)
         except ValueError:
             raise LedgerError(f"posting {i}: unknown account {line.account!r}") from None
+        # A receivable nobody owes would count in practice A/R but in no
+        # patient's balance, statement or aging bucket.
+        if account in RECEIVABLES and line.patient_id is None:
+            raise LedgerError(f"posting {i}: {account} needs a patient")
+        if account == Account.AR_INSURANCE and line.payer_id is None:
+            raise LedgerError(f"posting {i}: {account} needs a payer")
+        if line.coverage_id is not None and line.patient_id is None:
+            raise LedgerError(f"posting {i}: a coverage line needs its patient")
     total = Money.sum(line.amount for line in lines)
     if total:
         raise LedgerError(f"entry does not balance: postings sum to {total}, not 0.00")
@@ -236,10 +244,14 @@ def _check_dimensions(session: Session, practice_id: int, lines: Sequence[Line])
 
 
 def _write(session: Session, entry: JournalEntry, lines: Sequence[Line]) -> JournalEntry:
-    session.add(entry)
     try:
-        session.flush()
-    except IntegrityError as exc:  # the unit of work rolls back
+        # A savepoint: when a concurrent post wins the same reference or reversal,
+        # the caller gets Conflict and its transaction stays usable (an importer
+        # skips the duplicate and carries on).
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError as exc:
         raise Conflict("entry conflicts with an existing one (reference or reversal)") from exc
     session.add_all(
         Posting(

@@ -52,11 +52,12 @@ def require(ctx: Context, permission: str, *, action: str, patient_id: int | Non
     from pms_core import audit
 
     user = ctx.user
-    if user is None:
+    if user is None or user.disabled:
         raise AuthError("not logged in; run 'pms login' or set PMS_USER/PMS_PASSWORD")
     if role_allows(user.role, permission):
         return
     ctx.session.rollback()
+    ctx.discard_notifications()  # they were for work that was just rolled back
     audit.record(
         ctx,
         action=action,

@@ -21,11 +21,10 @@ from pms_core.permissions import require
 
 
 def _shared_patient(patient_ids: Sequence[int | None]) -> int | None:
-    """The one patient every line belongs to, or None when they differ or none has one."""
-    distinct = set(patient_ids)
-    if len(distinct) == 1:
-        return distinct.pop()
-    return None
+    """The one patient the entry concerns (lines without a patient, such as the
+    cash side of a payment, do not count), or None when it concerns several."""
+    distinct = set(patient_ids) - {None}
+    return distinct.pop() if len(distinct) == 1 else None
 
 
 def post_entry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -9,7 +10,7 @@ from sqlmodel import Session, select
 from pms_core import audit
 from pms_core import validation as v
 from pms_core.context import Context
-from pms_core.errors import Conflict, FieldError, NotFound, ValidationError
+from pms_core.errors import AuthError, Conflict, FieldError, NotFound, ValidationError
 from pms_core.models import User
 from pms_core.passwords import MIN_LENGTH, hash_password
 from pms_core.permissions import ROLES, require
@@ -126,3 +127,30 @@ def set_disabled(ctx: Context, *, username: str, disabled: bool = True) -> User:
     ctx.session.add(user)
     audit.record(ctx, action=action, detail=detail)
     return user
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Who is signed in, for a header or `pms whoami`."""
+
+    user_id: int
+    username: str
+    full_name: str
+    role: str
+    practice_id: int
+    practice_name: str
+
+
+def session_info(ctx: Context) -> SessionInfo:
+    """The acting user and their practice. Needs a signed-in, enabled user."""
+    if ctx.user is None or ctx.user.disabled:
+        raise AuthError("not logged in; run 'pms login' or set PMS_USER/PMS_PASSWORD")
+    practice = ctx.practice()
+    return SessionInfo(
+        ctx.user.id,
+        ctx.user.username,
+        ctx.user.full_name,
+        ctx.user.role,
+        practice.id,
+        practice.name,
+    )

@@ -149,6 +149,14 @@ def _bad_line_sets(p: int) -> dict[str, list]:
             Line(Account.ADJ_OTHER, Money(0)),
         ],
         "unknown_account": [Line("ar:bogus", ten, patient_id=p), Line(Account.CHARGES, -ten)],
+        "receivable_without_a_patient": [
+            Line(Account.AR_PATIENT, ten),
+            Line(Account.CHARGES, -ten),
+        ],
+        "insurance_receivable_without_a_payer": [
+            Line(Account.AR_INSURANCE, ten, patient_id=p),
+            Line(Account.CHARGES, -ten),
+        ],
         "float_amount": [
             Line(Account.AR_PATIENT, 10.0, patient_id=p),
             Line(Account.CHARGES, -10.0),
@@ -556,6 +564,16 @@ def test_service_posts_reverses_and_reads_with_one_audit_event_each(
                 Line(Account.AR_PATIENT, Money(-300), patient_id=bob),
             ],
         )
+        # one patient's payment: the cash side names no patient, the event does
+        payment = ledger_service.post_entry(
+            ctx,
+            entry_date=DOS,
+            kind="payment",
+            lines=[
+                Line(Account.CASH, Money(1000)),
+                Line(Account.AR_PATIENT, Money(-1000), patient_id=alice),
+            ],
+        )
     with uow("biller") as ctx:
         reversal = ledger_service.reverse_entry(ctx, entry_id=entry.id, memo="duplicate")
     with uow("frontdesk") as ctx:  # front desk may see a balance at check-in
@@ -566,6 +584,7 @@ def test_service_posts_reverses_and_reads_with_one_audit_event_each(
     assert [(e.outcome, e.patient_id, json.loads(e.detail)) for e in posts] == [
         ("ok", alice, {"entry_id": entry.id}),
         ("ok", None, {"entry_id": deposit.id}),
+        ("ok", alice, {"entry_id": payment.id}),
     ]
     assert all(e.user_id == practice.users["biller"] for e in posts)
     (rev,) = _events(engine, "ledger.reverse")

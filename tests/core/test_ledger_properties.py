@@ -75,18 +75,20 @@ def _rows_of(lines: list[Line]) -> Counter[Row]:
 @st.composite
 def balanced_lines(draw, patients: list[int], payers: list[int]) -> list[Line]:
     """1-4 random nonzero lines, closed by one line that makes them sum to zero."""
-    n = draw(st.integers(min_value=1, max_value=4))
-    lines = []
-    for _ in range(n):
+
+    def line(amount: Money) -> Line:
+        # receivables always name who owes them (the ledger refuses them otherwise)
         account = draw(st.sampled_from(ACCOUNTS))
-        patient = draw(st.sampled_from([None, *patients]))
+        receivable = account in (Account.AR_PATIENT, Account.AR_INSURANCE)
+        patient = draw(st.sampled_from(patients if receivable else [None, *patients]))
         payer = draw(st.sampled_from(payers)) if account == Account.AR_INSURANCE else None
-        lines.append(Line(account, Money(draw(AMOUNTS)), patient_id=patient, payer_id=payer))
+        return Line(account, amount, patient_id=patient, payer_id=payer)
+
+    n = draw(st.integers(min_value=1, max_value=4))
+    lines = [line(Money(draw(AMOUNTS))) for _ in range(n)]
     total = Money.sum(li.amount for li in lines)
     if total:
-        account = draw(st.sampled_from(ACCOUNTS))
-        patient = draw(st.sampled_from([None, *patients]))
-        lines.append(Line(account, -total, patient_id=patient))
+        lines.append(line(-total))
     return draw(st.permutations(lines))
 
 
@@ -226,13 +228,20 @@ class LedgerMachine(RuleBasedStateMachine):
         if how == "unbalanced":
             cent = data.draw(st.sampled_from([Money(1), Money(-1)]))
             # (if that makes the line zero, it is refused as a zero line instead)
-            lines[0] = Line(first.account, first.amount + cent, patient_id=first.patient_id)
+            lines[0] = Line(
+                first.account,
+                first.amount + cent,
+                patient_id=first.patient_id,
+                payer_id=first.payer_id,
+            )
         elif how == "one_line":
             lines = lines[:1]
         elif how == "zero_line":
             lines.insert(data.draw(st.integers(0, len(lines))), Line(Account.CASH, Money(0)))
         elif how == "unknown_account":
-            lines[0] = Line("ar:nonexistent", first.amount, patient_id=first.patient_id)
+            lines[0] = Line(
+                "ar:nonexistent", first.amount, patient_id=first.patient_id, payer_id=first.payer_id
+            )
         elif how == "used_reference":
             reference = data.draw(st.sampled_from(self.own_references))
 

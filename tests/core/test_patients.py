@@ -255,3 +255,14 @@ def test_intake_history_is_added_not_rewritten(engine, uow, searchable):
         ("condition", "asthma"),
         ("previous_provider", "Lakeview Pediatrics"),
     ]
+
+
+def test_summaries_for_a_pick_list_are_one_audited_read(engine, uow, searchable):
+    wanted = [searchable["smithers"], 999_999, searchable["smith_jo"]]
+    with uow("frontdesk") as ctx:
+        hits = patients.patient_summaries(ctx, patient_ids=wanted)
+    assert [h.id for h in hits] == [searchable["smithers"], searchable["smith_jo"]]
+    assert hits[0].last_name == "Smithers" and hits[0].phone == "3125550102"
+    with Session(engine) as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.action == "patient.summary")).all()
+    assert len(events) == 1

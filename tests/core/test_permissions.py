@@ -19,6 +19,7 @@ from pms_core.errors import AuthError, PermissionDenied
 from pms_core.models import AuditEvent
 from pms_core.permissions import PERMISSIONS, ROLE_PERMISSIONS, ROLES, require, role_allows
 from pms_core.services import audit_log, coverages, patients, users
+from pms_core.services.users import set_disabled
 from tests.helpers import PASSWORD
 
 ALL = {
@@ -192,5 +193,17 @@ def test_nobody_logged_in_is_refused_before_any_permission(engine, practice, pm,
     with (
         pytest.raises(AuthError, match="not logged in"),
         unit_of_work(engine, user_id=None, pm=pm, clock=clock) as ctx,
+    ):
+        require(ctx, "patients:read", action="patient.search")
+
+
+def test_a_user_disabled_mid_shift_is_refused_at_once(engine, practice, pm, clock):
+    """The TUI keeps a user id for the whole shift; disabling the account must
+    stop the next action, not the next login."""
+    with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
+        set_disabled(ctx, username="biller")
+    with (
+        pytest.raises(AuthError),
+        unit_of_work(engine, user_id=practice.users["biller"], pm=pm, clock=clock) as ctx,
     ):
         require(ctx, "patients:read", action="patient.search")

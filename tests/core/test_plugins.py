@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def hook_names() -> list[str]:
     return sorted(
-        name for name in dir(hookspecs)
+        name
+        for name in dir(hookspecs)
         if getattr(getattr(hookspecs, name), "pms_spec", None) is not None
     )
 
@@ -62,7 +63,9 @@ def _env_with_plugin_dir(tmp_path: Path, module_source: str) -> dict[str, str]:
     site = tmp_path / "site"
     dist = site / "broken_vendor_plugin-1.0.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-vendor-plugin\nVersion: 1.0\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-vendor-plugin\nVersion: 1.0\n"
+    )
     (dist / "entry_points.txt").write_text("[pms]\nbroken_vendor = broken_vendor_mod\n")
     (site / "broken_vendor_mod.py").write_text(module_source)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
@@ -71,8 +74,13 @@ def _env_with_plugin_dir(tmp_path: Path, module_source: str) -> dict[str, str]:
 
 def test_plugin_that_fails_to_import_is_reported_on_stderr_and_the_rest_works(tmp_path):
     env = _env_with_plugin_dir(tmp_path, "raise ImportError('vendor SDK missing')\n")
-    proc = subprocess.run([sys.executable, "-m", "pms_cli", "--format", "json", "plugins", "list"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pms_cli", "--format", "json", "plugins", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "broken_vendor" in proc.stderr and "failed to load" in proc.stderr
     listed = json.loads(proc.stdout)  # stdout stays clean, parseable JSON
@@ -89,8 +97,13 @@ def test_working_third_party_plugin_is_listed_with_its_hooks_and_version(tmp_pat
             pass
     """)
     env = _env_with_plugin_dir(tmp_path, source)
-    proc = subprocess.run([sys.executable, "-m", "pms_cli", "--format", "json", "plugins", "list"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pms_cli", "--format", "json", "plugins", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     listed = {p["name"]: p for p in json.loads(proc.stdout)}
     assert listed["broken_vendor"]["hooks"] == ["patient_registered"]
@@ -110,13 +123,22 @@ class Recorder:
         self.calls.append(("updated", patient_id))
 
 
-NEW_PATIENT = dict(first_name="Ada", last_name="Quill", dob="1990-05-06", sex="F",
-                   address1="5 Oak St", city="Springfield", state="IL", zip="62701",
-                   mobile_phone="2175550111")
+NEW_PATIENT = dict(
+    first_name="Ada",
+    last_name="Quill",
+    dob="1990-05-06",
+    sex="F",
+    address1="5 Oak St",
+    city="Springfield",
+    state="IL",
+    zip="62701",
+    mobile_phone="2175550111",
+)
 
 
-def test_notify_hooks_run_after_commit_and_not_after_rollback(engine, practice: PracticeFixture,
-                                                             clock):
+def test_notify_hooks_run_after_commit_and_not_after_rollback(
+    engine, practice: PracticeFixture, clock
+):
     recorder = Recorder()
     pm = get_plugin_manager(extra=(recorder,))
     with unit_of_work(engine, user_id=practice.users["frontdesk"], pm=pm, clock=clock) as ctx:
@@ -124,9 +146,43 @@ def test_notify_hooks_run_after_commit_and_not_after_rollback(engine, practice: 
         assert recorder.calls == []  # not before the commit
     assert recorder.calls == [("registered", patient.id)]
 
-    with pytest.raises(RuntimeError), unit_of_work(
-        engine, user_id=practice.users["frontdesk"], pm=pm, clock=clock
-    ) as ctx:
+    with (
+        pytest.raises(RuntimeError),
+        unit_of_work(engine, user_id=practice.users["frontdesk"], pm=pm, clock=clock) as ctx,
+    ):
         patients.update_patient(ctx, patient_id=patient.id, city="Decatur")
         raise RuntimeError("the caller fails after the service succeeded")
     assert recorder.calls == [("registered", patient.id)]
+
+
+class Writer:
+    """A plugin that records something of its own when a patient is registered."""
+
+    @hookimpl
+    def patient_registered(self, ctx, patient_id):
+        patients.add_intake_item(
+            ctx, patient_id=patient_id, kind="condition", description="flagged by plugin"
+        )
+
+
+class Failing:
+    @hookimpl
+    def patient_registered(self, ctx, patient_id):
+        patients.add_intake_item(
+            ctx, patient_id=patient_id, kind="condition", description="never kept"
+        )
+        raise RuntimeError("plugin bug")
+
+
+def test_notify_hook_writes_are_committed_and_a_failing_hook_leaves_nothing_locked(
+    engine, practice, clock
+):
+    for plugin, kept in ((Writer(), ["flagged by plugin"]), (Failing(), [])):
+        pm = get_plugin_manager(extra=(plugin,))
+        with unit_of_work(engine, user_id=practice.users["frontdesk"], pm=pm, clock=clock) as ctx:
+            patient = patients.register_patient(
+                ctx, **{**NEW_PATIENT, "first_name": type(plugin).__name__}
+            )
+        with unit_of_work(engine, user_id=practice.users["frontdesk"], clock=clock) as ctx:
+            record = patients.get_patient(ctx, patient_id=patient.id)  # a writer: not locked
+        assert [i.description for i in record.intake] == kept

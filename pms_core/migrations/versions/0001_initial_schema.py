@@ -398,6 +398,8 @@ def upgrade() -> None:
 
     _append_only_triggers()
     _seed_roles()
+    # The audit chain's head exists from the start: appenders lock this row.
+    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
 
 
 def downgrade() -> None:
