@@ -97,12 +97,40 @@ def check_reachable(url: str) -> None:
     if path is not None:
         if not path.exists():
             raise DatabaseError(f"no database at {path}; create one with 'pms init' or 'pms demo'")
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise DatabaseError(f"database file {path} is not readable and writable")
+        check_sqlite_file(path)
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a directory, a file we cannot read and write, or one that is not a
+    SQLite database. An empty file is accepted (SQLite treats it as new)."""
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a directory, not a database file")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseError(f"database file {path} is not readable and writable")
+    try:
         with path.open("rb") as fh:
-            header = fh.read(16)
-        if header and header != b"SQLite format 3\x00":
-            raise DatabaseError(f"{path} is not a SQLite database (or it is damaged)")
+            header = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise DatabaseError(f"database file {path} cannot be read ({exc.strerror})") from None
+    if header and header != SQLITE_MAGIC:
+        raise DatabaseError(f"{path} is not a SQLite database (or it is damaged)")
+
+
+def remove_sqlite_files(path: Path) -> None:
+    """Delete a SQLite database with its WAL, shared-memory and journal files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def display_url(url: str) -> str:
+    """The URL with any password masked, safe to print."""
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(invalid database URL)"
 
 
 def schema_state(engine: Engine) -> tuple[str | None, str]:
@@ -122,20 +150,26 @@ def schema_state(engine: Engine) -> tuple[str | None, str]:
         raise DatabaseError("the database could not be read") from exc
 
 
-def ensure_current(engine: Engine) -> None:
-    """Refuse to work on a database that is empty, older or newer than this pms."""
+def check_schema(engine: Engine, *, allow_older: bool = False) -> tuple[str, str]:
+    """(current, head) revisions; refuses a database with no pms schema, one newer
+    than this pms, and (unless `allow_older`, as `pms db upgrade` needs) an older one."""
     from pms_core.migrations.runner import known_revisions
 
     current, head = schema_state(engine)
     if current is None:
         raise DatabaseError("the database has no pms schema; create one with 'pms init'")
-    if current == head:
-        return
     if current not in known_revisions():
         raise DatabaseError(
             f"the database schema ({current}) is newer than this pms ({head}); "
             "upgrade pms before using this database"
         )
-    raise DatabaseError(
-        f"the database schema ({current}) is older than this pms ({head}); run 'pms db upgrade'"
-    )
+    if current != head and not allow_older:
+        raise DatabaseError(
+            f"the database schema ({current}) is older than this pms ({head}); run 'pms db upgrade'"
+        )
+    return current, head
+
+
+def ensure_current(engine: Engine) -> None:
+    """Refuse to work on a database that is empty, older or newer than this pms."""
+    check_schema(engine)

@@ -145,8 +145,7 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
         for p in postings
     ]
     memo = memo or f"reverses entry {entry_id}"
-    if len(memo) > _MEMO_MAX:
-        raise LedgerError(f"memo is longer than {_MEMO_MAX} characters")
+    _check_header(entry_date=ctx.today(), kind="reversal", memo=memo, reference=None)
     entry = JournalEntry(
         practice_id=practice_id,
         entry_date=ctx.today(),

@@ -13,7 +13,7 @@ import sys
 
 import click
 import pluggy
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from pms_cli.output import FORMATS
 from pms_cli.state import AppState
@@ -30,6 +30,14 @@ class PmsGroup(click.Group):
             return super().invoke(ctx)
         except PmsError as exc:
             raise click.ClickException(str(exc)) from None
+        except IntegrityError:
+            raise click.ClickException(
+                "the change conflicts with one made at the same time; nothing was saved, retry"
+            ) from None
+        except OperationalError:
+            raise click.ClickException(
+                "the database is busy or unreachable; nothing was saved, retry in a moment"
+            ) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(
                 f"database error ({type(exc).__name__}); check the database URL and that "
@@ -86,12 +94,24 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         tui_cmd,
     ):
         module.register(cli)
-    pm.hook.register_commands(cli=cli)
+    # One plugin's failure to add its commands must not take the others down.
+    for impl in pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            click.echo(
+                f"warning: plugin {impl.plugin_name!r} could not add its commands: "
+                f"{type(exc).__name__}",
+                err=True,
+            )
     return cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=os.environ.get("PMS_LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    level = logging.getLevelName(os.environ.get("PMS_LOG_LEVEL", "WARNING").upper())
+    logging.basicConfig(
+        level=level if isinstance(level, int) else logging.WARNING, stream=sys.stderr
+    )
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)  # it logs element values (PHI)
     pm = get_plugin_manager()
     for error in load_errors(pm):

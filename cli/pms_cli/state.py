@@ -3,6 +3,7 @@ manager and the acting user, resolved once per invocation."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -30,12 +31,18 @@ def token_path() -> Path:
     return Path(user_config_dir("pms", appauthor=False)) / "session.json"
 
 
+def _database_key(url: str) -> str:
+    """Which database a token belongs to, without keeping the URL (it may carry a
+    PostgreSQL password) in the file."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
 def read_token(url: str) -> str | None:
     """The saved token for this database, or None. A missing, corrupt or foreign
     token file means "logged out", never an error."""
     try:
         data = json.loads(token_path().read_text())
-        if data.get("db") == url and isinstance(data.get("token"), str):
+        if data.get("db") == _database_key(url) and isinstance(data.get("token"), str):
             return data["token"]
     except (OSError, ValueError, AttributeError):
         pass
@@ -43,12 +50,19 @@ def read_token(url: str) -> str | None:
 
 
 def write_token(url: str, token: str, expires_at: str) -> Path:
+    """Save the token readable by this user only: written to a new 0600 file and
+    renamed over the old one, so it is never readable by others, even briefly."""
     path = token_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"db": url, "token": token, "expires_at": expires_at}, fh)
-    os.chmod(path, 0o600)  # also when the file existed with looser bits
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"db": _database_key(url), "token": token, "expires_at": expires_at}, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

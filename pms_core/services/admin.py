@@ -9,10 +9,8 @@ created, so a retry starts from the same empty database.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.engine import make_url
@@ -21,15 +19,23 @@ from sqlmodel import Session
 
 from pms_core import audit
 from pms_core.clock import Clock, SystemClock
-from pms_core.db import check_reachable, make_engine, normalize_url, schema_state, sqlite_path
+from pms_core.db import (
+    check_reachable,
+    check_schema,
+    check_sqlite_file,
+    display_url,
+    make_engine,
+    normalize_url,
+    remove_sqlite_files,
+    schema_state,
+    sqlite_path,
+)
 from pms_core.errors import Conflict, DatabaseError
-from pms_core.migrations.runner import head_revision, known_revisions, upgrade
+from pms_core.migrations.runner import head_revision, upgrade
 from pms_core.services.practice import create_practice
 from pms_core.services.users import create_user
 
 log = logging.getLogger(__name__)
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -50,27 +56,6 @@ class UpgradeResult:
     @property
     def changed(self) -> bool:
         return self.before != self.after
-
-
-def display_url(url: str) -> str:
-    """The URL with any password masked, safe to print."""
-    try:
-        return make_url(normalize_url(url)).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is reported elsewhere
-        return "(invalid database URL)"
-
-
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse a path that is a directory or a file that is not a SQLite database."""
-    if path.is_dir():
-        raise DatabaseError(f"{path} is a directory, not a database file")
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_MAGIC))
-    except OSError as exc:
-        raise DatabaseError(f"database file {path} cannot be read ({exc.strerror})") from None
-    if header and header != SQLITE_MAGIC:
-        raise DatabaseError(f"{path} is not a SQLite database (or it is damaged)")
 
 
 def _connect_error(url: str, exc: SQLAlchemyError, hint: str = "") -> DatabaseError:
@@ -120,12 +105,6 @@ def _wipe(engine: Engine) -> None:
             conn.execute(text("DROP FUNCTION IF EXISTS pms_append_only()"))
 
 
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(f"{path}{suffix}").unlink()
-
-
 def init_database(
     url: str,
     *,
@@ -161,7 +140,7 @@ def init_database(
     created_file = False
     if path is not None:
         if path.exists():
-            _check_sqlite_file(path)
+            check_sqlite_file(path)
         else:
             created_file = True
             try:
@@ -212,7 +191,7 @@ def init_database(
     except BaseException:
         engine.dispose()
         if created_file:
-            _remove_sqlite(path)
+            remove_sqlite_files(path)
         elif started:
             try:
                 _wipe(engine)
@@ -236,20 +215,10 @@ def upgrade_database(url: str) -> UpgradeResult:
     whose schema is newer than this pms."""
     url = normalize_url(url)
     check_reachable(url)
-    path = sqlite_path(url)
-    if path is not None:
-        _check_sqlite_file(path)
     engine = make_engine(url)
     try:
         _existing_tables(engine, url)  # a clear message when it cannot be reached
-        current, head = schema_state(engine)
-        if current is None:
-            raise DatabaseError("the database has no pms schema; create one with 'pms init'")
-        if current not in known_revisions():
-            raise DatabaseError(
-                f"the database schema ({current}) is newer than this pms ({head}); "
-                "upgrade pms before using this database"
-            )
+        current, head = check_schema(engine, allow_older=True)
         if current != head:
             upgrade(engine)
         return UpgradeResult(url=display_url(url), before=current, after=head)

@@ -92,7 +92,6 @@ def login(
     defaults to `session_hours()`.
     """
     clock = clock or SystemClock()
-    hours = shift_hours if shift_hours is not None or not issue_token else session_hours()
     username = (username or "").strip()
     with Session(engine, expire_on_commit=False) as session:
         now = clock.now()
@@ -129,6 +128,7 @@ def login(
         token = expires_at = None
         if issue_token:
             token = secrets.token_urlsafe(32)
+            hours = shift_hours if shift_hours is not None else session_hours()
             expires_at = now + timedelta(hours=hours)
             # Housekeeping: this user's sessions that can no longer be used.
             session.exec(

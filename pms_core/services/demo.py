@@ -32,7 +32,7 @@ from sqlmodel import Session
 from pms_core import synthetic
 from pms_core.clock import Clock, SystemClock
 from pms_core.context import unit_of_work
-from pms_core.db import sqlite_path
+from pms_core.db import display_url, remove_sqlite_files, sqlite_path
 from pms_core.errors import Conflict, DatabaseError
 from pms_core.ledger import Account, Line
 from pms_core.migrations.runner import upgrade
@@ -83,9 +83,7 @@ class DemoSummary:
 def describe(engine: Engine) -> str:
     """Where the database is, for messages: the file, or the URL without password."""
     path = _sqlite_file(engine)
-    if path is not None:
-        return str(path)
-    return engine.url.render_as_string(hide_password=True)
+    return str(path) if path is not None else display_url(str(engine.url))
 
 
 def _sqlite_file(engine: Engine) -> Path | None:
@@ -159,8 +157,7 @@ def _wipe(engine: Engine) -> None:
     engine.dispose()
     path = _sqlite_file(engine)
     if path is not None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        remove_sqlite_files(path)
         return
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -45,6 +45,8 @@ def test_login_writes_a_private_token_file_and_later_commands_run_as_that_user(
     saved = json.loads(path.read_text())
     assert set(saved) == {"db", "token", "expires_at"}
     assert saved["token"] and PASSWORD not in path.read_text()
+    # the database is identified by a hash: a PostgreSQL URL may carry a password
+    assert db_url not in path.read_text() and len(saved["db"]) == 64
 
     me = whoami(db_url, cli_env)
     assert me.exit_code == 0, me.stderr

@@ -186,3 +186,19 @@ def test_notify_hook_writes_are_committed_and_a_failing_hook_leaves_nothing_lock
         with unit_of_work(engine, user_id=practice.users["frontdesk"], clock=clock) as ctx:
             record = patients.get_patient(ctx, patient_id=patient.id)  # a writer: not locked
         assert [i.description for i in record.intake] == kept
+
+
+class BrokenCommands:
+    @hookimpl
+    def register_commands(self, cli):
+        raise RuntimeError("vendor bug")
+
+
+def test_a_plugin_failing_to_add_commands_leaves_the_rest_working(capsys):
+    from tests.cli_helpers import run_cli
+
+    pm = get_plugin_manager(extra=(BrokenCommands(),))
+    result = run_cli(["--format", "json", "plugins", "list"], pm=pm)
+    assert result.exit_code == 0
+    assert "could not add its commands: RuntimeError" in capsys.readouterr().err
+    assert "x12" in {p["name"] for p in json.loads(result.stdout)}
