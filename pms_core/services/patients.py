@@ -91,12 +91,26 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# What a preferred contact channel needs on file: (fields, any one will do; message).
+_CHANNEL_NEEDS = {
+    "sms": (("mobile_phone",), "is required when the preferred contact is sms"),
+    "email": (("email",), "is required when the preferred contact is email"),
+    "phone": (
+        ("home_phone", "mobile_phone"),
+        "a home or mobile phone is required when the preferred contact is phone",
+    ),
+}
+
+
 def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> list[FieldError]:
     errors = v.required(data, *REQUIRED)
     dob = data.get("dob")
     if isinstance(dob, str):
         dob, err = v.parse_date("dob", dob)
-        errors.append(err) if err else data.__setitem__("dob", dob)
+        if err:
+            errors.append(err)
+        else:
+            data["dob"] = dob
     if dob is not None and "dob" not in {e.field for e in errors}:
         errors = v.collect(errors, v.dob_error("dob", dob, ctx.today()))
     errors = v.collect(
@@ -110,26 +124,10 @@ def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> 
         v.choice_error("preferred_contact", data.get("preferred_contact"), CONTACT_CHANNELS),
     )
     channel = data.get("preferred_contact")
-    if channel == "sms" and not data.get("mobile_phone"):
-        errors.append(
-            FieldError(
-                "mobile_phone", "required_for_sms", "is required when the preferred contact is sms"
-            )
-        )
-    if channel == "email" and not data.get("email"):
-        errors.append(
-            FieldError(
-                "email", "required_for_email", "is required when the preferred contact is email"
-            )
-        )
-    if channel == "phone" and not (data.get("home_phone") or data.get("mobile_phone")):
-        errors.append(
-            FieldError(
-                "home_phone",
-                "required_for_phone",
-                "a phone is required when the preferred contact is phone",
-            )
-        )
+    if channel in _CHANNEL_NEEDS:
+        fields, message = _CHANNEL_NEEDS[channel]
+        if not any(data.get(f) for f in fields):
+            errors.append(FieldError(fields[0], f"required_for_{channel}", message))
     for name in ("first_name", "last_name"):
         if data.get(name) and not v.fold(data[name]):
             errors.append(FieldError(name, "format", "must contain letters"))
@@ -181,6 +179,31 @@ def _duplicates(ctx, first_name, last_name, dob, exclude_id=None) -> list[int]:
     return list(ctx.session.exec(query.order_by(Patient.id)))
 
 
+def _refuse_taken_account(ctx: Context, account: str) -> None:
+    taken = ctx.session.exec(
+        select(Patient.id).where(
+            Patient.practice_id == ctx.practice_id, Patient.account_number == account
+        )
+    ).first()
+    if taken is not None:
+        raise ValidationError([FieldError("account_number", "duplicate", "is already in use")])
+
+
+def _add_intake_row(ctx: Context, patient_id: int, item: IntakeInput) -> IntakeItem:
+    row = IntakeItem(
+        practice_id=ctx.practice_id,
+        patient_id=patient_id,
+        kind=item.kind,
+        description=item.description.strip(),
+        detail=item.detail,
+        recorded_at=ctx.clock.now(),
+        recorded_by_id=ctx.user.id,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
+
+
 def register_patient(
     ctx: Context, *, intake: list[IntakeInput] = (), allow_duplicate: bool = False, **fields: Any
 ) -> Patient:
@@ -201,15 +224,8 @@ def register_patient(
         if dupes:
             raise PossibleDuplicate(dupes)
     account = data.pop("account_number", None)
-    if (
-        account
-        and ctx.session.exec(
-            select(Patient.id).where(
-                Patient.practice_id == ctx.practice_id, Patient.account_number == account
-            )
-        ).first()
-    ):
-        raise ValidationError([FieldError("account_number", "duplicate", "is already in use")])
+    if account:
+        _refuse_taken_account(ctx, account)
     patient = Patient(
         practice_id=ctx.practice_id,
         account_number=account or f"tmp-{uuid4().hex[:16]}",
@@ -223,18 +239,7 @@ def register_patient(
     if not account:
         patient.account_number = f"P{patient.id:07d}"
     for item in intake:
-        ctx.session.add(
-            IntakeItem(
-                practice_id=ctx.practice_id,
-                patient_id=patient.id,
-                kind=item.kind,
-                description=item.description.strip(),
-                detail=item.detail,
-                recorded_at=ctx.clock.now(),
-                recorded_by_id=ctx.user.id,
-            )
-        )
-    ctx.session.flush()
+        _add_intake_row(ctx, patient.id, item)
     audit.record(
         ctx, action="patient.create", patient_id=patient.id, detail={"intake_items": len(intake)}
     )
@@ -260,16 +265,8 @@ def update_patient(
     changed = sorted(k for k in cleaned if merged[k] != current[k])
     if not changed:
         return patient
-    if (
-        "account_number" in changed
-        and ctx.session.exec(
-            select(Patient.id).where(
-                Patient.practice_id == ctx.practice_id,
-                Patient.account_number == merged["account_number"],
-            )
-        ).first()
-    ):
-        raise ValidationError([FieldError("account_number", "duplicate", "is already in use")])
+    if "account_number" in changed:
+        _refuse_taken_account(ctx, merged["account_number"])
     if not allow_duplicate and {"first_name", "last_name", "dob"} & set(changed):
         dupes = _duplicates(
             ctx, merged["first_name"], merged["last_name"], merged["dob"], exclude_id=patient.id
@@ -292,20 +289,11 @@ def add_intake_item(
 ) -> IntakeItem:
     require(ctx, "patients:write", action="patient.intake", patient_id=patient_id)
     _load(ctx, patient_id)
-    errors = _intake_errors([IntakeInput(kind=kind, description=description, detail=detail)])
+    item = IntakeInput(kind=kind, description=description, detail=detail)
+    errors = _intake_errors([item])
     if errors:
         raise ValidationError(errors)
-    row = IntakeItem(
-        practice_id=ctx.practice_id,
-        patient_id=patient_id,
-        kind=kind,
-        description=description.strip(),
-        detail=detail,
-        recorded_at=ctx.clock.now(),
-        recorded_by_id=ctx.user.id,
-    )
-    ctx.session.add(row)
-    ctx.session.flush()
+    row = _add_intake_row(ctx, patient_id, item)
     audit.record(
         ctx, action="patient.intake", patient_id=patient_id, detail={"intake_item_id": row.id}
     )
