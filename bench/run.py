@@ -283,7 +283,7 @@ _TUI_PROBE = textwrap.dedent(
 
     async def main():
         engine = make_engine(sys.argv[1])
-        app = PmsApp(engine, user_id=int(sys.argv[2]), idle_timeout=0)
+        app = PmsApp(engine, user_id=int(sys.argv[2]), disable_idle_lock_for_testing=True)
         async with app.run_test(size=(120, 40)) as pilot:
             deadline = time.perf_counter() + 30
             while not (isinstance(app.focused, Input) and app.focused.id == "search"):

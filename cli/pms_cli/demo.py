@@ -7,6 +7,7 @@ import sys
 import click
 
 from pms_cli.state import AppState, pass_state
+from pms_core.services import auth
 from pms_core.services.demo import DEFAULT_PATIENTS, DEMO_USERS, DemoSummary, build_demo
 from pms_core.services.users import DEMO_PASSWORD
 
@@ -70,4 +71,6 @@ def register(cli: click.Group) -> None:
                 f"the demo is built, but the TUI could not be started ({exc}); "
                 "run 'pms tui' to open it"
             ) from None
-        run_tui(engine, state.pm, user_id=summary.users["biller"])
+        # A real session for the demo biller, so it expires like any shift.
+        session = auth.login(engine, username="biller", password=DEMO_PASSWORD)
+        run_tui(engine, state.pm, user_id=session.user_id, token=session.token)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from pms_core.db import make_engine
 from pms_core.models import Coverage, Location, Patient, Payer, Practice, Provider, User
 from pms_core.passwords import verify_password
+from pms_core.services import auth
 from pms_core.services.practice import is_demo_database
 from tests.cli_helpers import run_cli
 from tests.helpers import make_practice
@@ -149,10 +150,12 @@ def test_default_database_location_is_created(tmp_path, cli_env, monkeypatch):
     assert path.exists() and str(path) in result.stderr
 
 
-def test_demo_opens_the_tui_as_biller(new_url, cli_env, monkeypatch):
+def test_demo_opens_the_tui_as_biller_with_a_shift_session(new_url, cli_env, monkeypatch):
     calls = []
     fake = types.ModuleType("pms_tui")
-    fake.run_tui = lambda engine, pm, user_id=None: calls.append((str(engine.url), user_id))
+    fake.run_tui = lambda engine, pm, user_id=None, token=None: calls.append(
+        (user_id, auth.user_for_token(engine, token))
+    )
     monkeypatch.setitem(sys.modules, "pms_tui", fake)
     result = run_cli(["--db", new_url, "demo", "--patients", "3"], env=cli_env)
     assert result.exit_code == 0, result.stderr
@@ -160,7 +163,7 @@ def test_demo_opens_the_tui_as_biller(new_url, cli_env, monkeypatch):
     with Session(engine) as s:
         biller = s.exec(select(User.id).where(User.username == "biller")).one()[0]
     engine.dispose()
-    assert [uid for _, uid in calls] == [biller]
+    assert calls == [(biller, biller)]  # the token is a live session for the biller
 
 
 def test_bad_patient_count_is_a_usage_error(tmp_path, cli_env):

@@ -17,10 +17,11 @@ from pms_core.context import unit_of_work
 from pms_core.ledger import Account, Line
 from pms_core.models import Patient
 from pms_core.money import Money
+from pms_core.services import auth
 from pms_core.services.coverages import add_coverage
 from pms_core.services.ledger import post_entry
 from pms_core.services.patients import IntakeInput, register_patient
-from tests.helpers import PracticeFixture
+from tests.helpers import PASSWORD, PracticeFixture
 
 
 @dataclass
@@ -36,9 +37,18 @@ class SeededData:
     def app(self, role: str | None = "biller", **options) -> PmsApp:
         """An app signed in as `role` (None: at the login screen); idle lock off
         unless `idle_timeout` is given."""
-        options.setdefault("idle_timeout", 0)
+        if "idle_timeout" not in options:
+            options.setdefault("disable_idle_lock_for_testing", True)
         user_id = self.practice.users[role] if role else None
         return PmsApp(self.engine, pm=self.pm, user_id=user_id, clock=self.clock, **options)
+
+    def token_app(self, role: str = "biller", **options) -> tuple[PmsApp, str]:
+        """An app started from a session token of `role` (as `pms tui` after
+        `pms login`), and that token."""
+        result = auth.login(
+            self.engine, username=role, password=PASSWORD, clock=self.clock, issue_token=True
+        )
+        return self.app(role=None, token=result.token, **options), result.token
 
 
 def seed_patients(engine, practice: PracticeFixture, clock, pm) -> SeededData:

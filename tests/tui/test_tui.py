@@ -7,17 +7,22 @@ database where a form promises that nothing (or something) was saved.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from pms_tui import ScreenSpec
+from pms_tui.screens.confirm import ConfirmDiscardScreen
 from pms_tui.screens.duplicate import DuplicateScreen
 from pms_tui.screens.lock import LockScreen
 from pms_tui.screens.login import LoginScreen
 from pms_tui.screens.main import MainScreen
 from pms_tui.screens.patient import PatientScreen
 from pms_tui.screens.register import RegisterScreen
+from textual import work
 from textual.command import CommandList, CommandPalette
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
+from textual.worker import WorkerFailed
 
 from pms_core.hookspecs import hookimpl
 from pms_core.plugins import get_plugin_manager
@@ -311,9 +316,11 @@ class TestRegistration:
                 assert "Not saved" in _static(form, "#form-status")
                 assert form.query_one("#f-first_name", Input).has_focus
                 assert form.query_one("#f-dob", Input).has_class("-invalid")
-                # the user can leave with escape; nothing was written
+                # the user can leave with escape (and "discard"); nothing was written
                 await pilot.press("escape")
-                assert isinstance(app.screen, MainScreen)
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDiscardScreen))
+                await pilot.press("d")
+                await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
             assert patient_count(seeded.engine, seeded.practice.id) == before
 
         run(main())
@@ -401,7 +408,9 @@ class TestRegistration:
                 await pilot.pause()
                 assert isinstance(app.screen, RegisterScreen)
                 await pilot.press("escape")
-                assert isinstance(app.screen, MainScreen)
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDiscardScreen))
+                await pilot.press("d")
+                await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
 
         run(main())
 
@@ -623,14 +632,280 @@ def test_a_crash_report_names_the_error_type_but_not_its_message_or_locals(seede
     assert "Doe" not in report and "1980" not in report
 
 
-def test_idle_timeout_comes_from_the_environment(monkeypatch):
-    from pms_tui.app import DEFAULT_IDLE_TIMEOUT, IDLE_ENV, idle_timeout_from_env
+# --- a crashed worker ---------------------------------------------------------
+class CrashingScreen(Screen):
+    """Runs a thread worker that raises with patient data in its message."""
 
-    monkeypatch.delenv(IDLE_ENV, raising=False)
-    assert idle_timeout_from_env() == DEFAULT_IDLE_TIMEOUT == 300
-    monkeypatch.setenv(IDLE_ENV, "90")
-    assert idle_timeout_from_env() == 90
-    monkeypatch.setenv(IDLE_ENV, "0")
-    assert idle_timeout_from_env() is None  # lock turned off
-    monkeypatch.setenv(IDLE_ENV, "soon")
-    assert idle_timeout_from_env() == 300
+    def compose(self):
+        yield Static("crash test")
+
+    def on_mount(self) -> None:
+        self.crash()
+
+    @work(thread=True)
+    def crash(self) -> None:
+        record = {"name": "Doe, Jane", "dob": "04/12/1980"}  # a local the report must not show
+        raise Boom(f"cannot process {record['name']} {record['dob']}")
+
+
+def test_a_crashed_worker_is_reported_by_type_and_place_only(seeded, capsys):
+    async def main():
+        app = seeded.app()
+        async with app.run_test() as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            app.push_screen(CrashingScreen())
+            await pilot.pause(1)
+
+    with pytest.raises(WorkerFailed):  # run_test re-raises it for the test framework
+        asyncio.run(main())
+    report = capsys.readouterr().err
+    assert "tests.tui.test_tui.Boom" in report and "unexpected error" in report
+    assert f"{__file__}:" in report and "in crash" in report  # file:line of the raise
+    assert "Doe" not in report and "1980" not in report and "record" not in report
+
+
+# --- saving under the palette ---------------------------------------------------
+def test_a_save_that_finishes_under_the_palette_waits_for_the_form(seeded, monkeypatch):
+    from pms_tui.screens import register as register_screen
+
+    release = threading.Event()
+    real = register_screen.register_patient
+
+    def slow(ctx, **kwargs):
+        assert release.wait(10)
+        return real(ctx, **kwargs)
+
+    monkeypatch.setattr(register_screen, "register_patient", slow)
+
+    async def main():
+        app = seeded.app()
+        async with app.run_test(size=(110, 50)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: isinstance(app.screen, RegisterScreen))
+            form = app.screen
+            _fill(form, sex="F", **GOOD)
+            await pilot.press("ctrl+s")
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: CommandPalette.is_open(app))
+            palette = app.screen
+            release.set()
+            await wait_until(pilot, lambda: "Saved" in _static(form, "#form-status"))
+            await pilot.pause(0.2)
+            assert app.screen is palette  # not replaced by the new patient
+            await pilot.press("escape")
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, PatientScreen) and app.screen.record is not None,
+            )
+            assert app.screen.record.patient.last_name == "Lopez"
+            assert not any(isinstance(s, RegisterScreen) for s in app.screen_stack)
+
+    run(main())
+
+
+# --- leaving a filled-in form ---------------------------------------------------
+class TestDiscardConfirm:
+    def test_escape_on_a_filled_form_asks_and_keeps_editing_by_default(self, seeded):
+        async def main():
+            app = seeded.app()
+            async with app.run_test(size=(110, 50)) as pilot:
+                await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+                await pilot.press("ctrl+n")
+                await wait_until(pilot, lambda: isinstance(app.screen, RegisterScreen))
+                form = app.screen
+                await type_text(pilot, "Ana")
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDiscardScreen))
+                assert app.focused.id == "discard-keep"
+                assert "Discard changes?" in screen_text(app)
+                await pilot.press("enter")  # the focused default: keep editing
+                await wait_until(pilot, lambda: app.screen is form)
+                assert form.query_one("#f-first_name", Input).value == "Ana"
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDiscardScreen))
+                await pilot.press("escape")  # escape keeps editing too
+                await wait_until(pilot, lambda: app.screen is form)
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDiscardScreen))
+                await pilot.press("d")
+                await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+
+        run(main())
+
+    def test_escape_on_an_untouched_form_leaves_at_once(self, seeded):
+        async def main():
+            app = seeded.app()
+            async with app.run_test(size=(110, 50)) as pilot:
+                await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+                await pilot.press("ctrl+n")
+                await wait_until(pilot, lambda: isinstance(app.screen, RegisterScreen))
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+
+        run(main())
+
+
+# --- the duplicate dialog reads summaries ---------------------------------------
+def test_the_duplicate_dialog_reads_the_candidates_in_one_summary(seeded):
+    from sqlmodel import Session, select
+
+    from pms_core.models import AuditEvent
+
+    def actions() -> list[str]:
+        with Session(seeded.engine) as s:
+            return list(s.exec(select(AuditEvent.action).order_by(AuditEvent.seq)))
+
+    async def main():
+        app = seeded.app()
+        async with app.run_test(size=(110, 50)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: isinstance(app.screen, RegisterScreen))
+            before = len(actions())
+            _fill(
+                app.screen,
+                **{**GOOD, "first_name": "Jane", "last_name": "Doe", "dob": "1980-04-12"},
+                sex="F",
+            )
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: isinstance(app.screen, DuplicateScreen))
+            table = app.screen.query_one("#dup-matches", DataTable)
+            assert table.get_row_at(0)[2:] == ["Doe, Jane", "04/12/1980"]
+            new = actions()[before:]
+            assert new.count("patient.summary") == 1
+            assert "patient.read" not in new
+
+    run(main())
+
+
+# --- a broken plugin ------------------------------------------------------------
+class BrokenPlugin:
+    @hookimpl
+    def register_screens(self, register):
+        register(ScreenSpec(title="Broken: half", factory=lambda app: None))
+        raise RuntimeError("Doe, Jane 04/12/1980")
+
+
+def test_a_broken_plugin_loses_only_its_own_screens(seeded, capsys):
+    seeded.pm = get_plugin_manager(load_entry_points=False, extra=(ReportsPlugin(), BrokenPlugin()))
+    name = seeded.pm.get_name(
+        next(p for p in seeded.pm.get_plugins() if isinstance(p, BrokenPlugin))
+    )
+
+    async def main():
+        app = seeded.app()
+        async with app.run_test(size=(110, 40)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            titles = [c.title for c in app.palette_commands(app.screen)]
+            assert "Reports: test report" in titles
+            assert "Broken: half" not in titles
+
+    run(main())
+    err = capsys.readouterr().err
+    assert f"plugin {name} screens failed: RuntimeError" in err
+    assert "Doe" not in err
+
+
+# --- the palette reaches every key ----------------------------------------------
+def _action_name(callback) -> str:
+    return getattr(callback, "__name__", "").removeprefix("action_")
+
+
+def _palette_actions(app) -> set[str]:
+    screen = app.screen
+    if isinstance(screen, CommandPalette):
+        raise AssertionError("palette open")
+    names = {_action_name(c.callback) for c in app.palette_commands(screen)}
+    names |= {_action_name(c.callback) for c in app.get_system_commands(screen)}
+    return names
+
+
+def _binding_actions(app) -> set[str]:
+    from pms_tui.app import PmsApp
+
+    return {b.action for b in [*PmsApp.BINDINGS, *type(app.screen).BINDINGS]}
+
+
+def test_every_key_has_a_palette_entry_on_every_screen(seeded):
+    """Each screen's keys (and the app's) can be reached from the command palette,
+    except on the sign-in and lock screens, where the palette is closed by design."""
+    seen: set[type] = set()
+
+    def check(app) -> None:
+        missing = _binding_actions(app) - _palette_actions(app)
+        assert not missing, (type(app.screen).__name__, missing)
+        seen.add(type(app.screen))
+
+    async def main():
+        app = seeded.app()
+        async with app.run_test(size=(110, 50)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            check(app)
+            app.screen.open_patient(seeded.jane_id)
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, PatientScreen) and app.screen.record is not None,
+            )
+            check(app)
+            await pilot.press("escape")
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: isinstance(app.screen, RegisterScreen))
+            check(app)
+            _fill(
+                app.screen,
+                **{**GOOD, "first_name": "Jane", "last_name": "Doe", "dob": "1980-04-12"},
+                sex="F",
+            )
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: isinstance(app.screen, DuplicateScreen))
+            check(app)
+            await pilot.press("escape")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDiscardScreen))
+            check(app)
+            await pilot.press("d")
+            await pilot.press("ctrl+l")
+            await wait_until(pilot, lambda: isinstance(app.screen, LockScreen))
+            assert app.palette_commands(app.screen) == []  # closed while locked
+            await pilot.press("ctrl+o")
+            await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen))
+            assert app.palette_commands(app.screen) == []  # closed before sign-in
+
+    run(main())
+    assert seen == {
+        MainScreen,
+        PatientScreen,
+        RegisterScreen,
+        DuplicateScreen,
+        ConfirmDiscardScreen,
+    }
+
+
+def test_duplicate_dialog_choices_are_in_the_palette(seeded):
+    async def main():
+        app = seeded.app()
+        async with app.run_test(size=(110, 50)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            before = patient_count(seeded.engine, seeded.practice.id)
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: isinstance(app.screen, RegisterScreen))
+            _fill(
+                app.screen,
+                **{**GOOD, "first_name": "Jane", "last_name": "Doe", "dob": "1980-04-12"},
+                sex="F",
+            )
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: isinstance(app.screen, DuplicateScreen))
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: CommandPalette.is_open(app))
+            await type_text(pilot, "duplicate: register anyway")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, PatientScreen) and app.screen.record is not None,
+            )
+            assert patient_count(seeded.engine, seeded.practice.id) == before + 1
+
+    run(main())

@@ -1,19 +1,31 @@
 """The pms Textual application: session, navigation, idle lock and the palette.
 
-The App owns the engine and the signed-in user. Every action opens its own short
-unit of work (`app.uow()`), usually in a thread worker, so no database session
-lives across screens. Screens receive data objects from the services and post
-messages; the rules live in `pms_core.services`.
+The App owns the engine and the signed-in session. Every action opens its own
+short unit of work (`app.uow(grant)`), usually in a thread worker, so no database
+session lives across screens; the `Grant` (who acts) is captured when the work is
+dispatched. Screens receive data objects from the services and post messages;
+the rules live in `pms_core.services`.
+
+The session follows the real one: a session token (from `pms login` or a
+sign-in here) is checked before every unit of work, and any AuthError from a
+service (expired, revoked, user disabled) returns to the sign-in screen.
+
+While the screen is locked nothing but the lock screen may appear: screen
+pushes, switches and notifications are held until unlock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import os
+import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from time import monotonic
 from typing import Any
 
@@ -23,34 +35,45 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from textual import events
 from textual.app import App, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
+from textual.logging import TextualHandler
+from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
 from pms_core.clock import Clock
 from pms_core.context import Context, unit_of_work
 from pms_core.errors import AuthError, PmsError
 from pms_core.permissions import role_allows
 from pms_tui.commands import PaletteCommand, PmsCommands
+from pms_tui.idle import (
+    DEFAULT_IDLE_TIMEOUT,
+    IDLE_ENV,
+    IDLE_LIMIT,
+    MIN_IDLE_TIMEOUT,
+    idle_timeout_policy,
+)
 from pms_tui.specs import ScreenSpec, collect_screen_specs
 
 log = logging.getLogger(__name__)
 
-IDLE_ENV = "PMS_IDLE_TIMEOUT"
-DEFAULT_IDLE_TIMEOUT = 300.0
+__all__ = [
+    "SESSION_ENDED",
+    "DEFAULT_IDLE_TIMEOUT",
+    "IDLE_ENV",
+    "IDLE_LIMIT",
+    "MIN_IDLE_TIMEOUT",
+    "Grant",
+    "PmsApp",
+    "SessionUser",
+    "TuiLogHandler",
+    "describe_error",
+    "idle_timeout_policy",
+]
 
-
-def idle_timeout_from_env(default: float = DEFAULT_IDLE_TIMEOUT) -> float | None:
-    """Seconds of no input before the screen locks: `PMS_IDLE_TIMEOUT`, else
-    `default`. Zero or a negative number turns the lock off; junk means default."""
-    raw = os.environ.get(IDLE_ENV, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        log.warning("%s is not a number; using %s seconds", IDLE_ENV, default)
-        return default
-    return value if value > 0 else None
+SESSION_ENDED = "Your session has ended. Sign in again."
 
 
 def describe_error(exc: BaseException) -> str:
@@ -81,8 +104,44 @@ class SessionUser:
             return False
 
 
+class TuiLogHandler(TextualHandler):
+    """Textual's logging handler, bound to `app`: records go to the app's log
+    (the devtools console), never to the terminal the app draws on. Bound,
+    because thread workers do not carry Textual's active-app context and the
+    plain handler would print their records to stderr."""
+
+    def __init__(self, app: App[Any]) -> None:
+        super().__init__(stderr=False, stdout=False)
+        self._app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Never handleError: it prints to stderr, i.e. over the screen.
+        with contextlib.suppress(Exception):
+            self._app.log.logging(self.format(record))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who a unit of work acts as, captured on the UI thread when the work is
+    dispatched (`app.grant()`), so a worker that runs late never acts for a
+    later session. `generation` tells sessions apart."""
+
+    user_id: int
+    token: str | None
+    generation: int
+
+
 class PmsApp(App[None]):
-    """pms in the terminal. Start signed in with `user_id`, else at the login screen."""
+    """pms in the terminal.
+
+    Start signed in with `token` (a session token, e.g. from `pms login`) or
+    `user_id` (a session without a token, e.g. `pms demo`), else at the sign-in
+    screen. `on_logout` runs when the user logs out of the session `token`
+    started (the CLI deletes its token file). `idle_timeout` None means the
+    policy (`idle_timeout_policy()`); an explicit value may be shorter than the
+    policy minimum (tests) but never longer than IDLE_LIMIT.
+    `disable_idle_lock_for_testing` exists for Pilot tests only.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "pms"
@@ -135,14 +194,24 @@ class PmsApp(App[None]):
     # Actions that need a signed-in, unlocked session.
     _SESSION_ACTIONS = frozenset({"search", "register", "lock", "open_selected", "command_palette"})
 
+    class SessionEnded(Message):
+        """A service refused the session (AuthError): expired, revoked, disabled."""
+
+        def __init__(self, generation: int) -> None:
+            super().__init__()
+            self.generation = generation
+
     def __init__(
         self,
         engine: Engine,
         *,
         pm: pluggy.PluginManager | None = None,
         user_id: int | None = None,
+        token: str | None = None,
+        on_logout: Callable[[], Any] | None = None,
         idle_timeout: float | None = None,
         clock: Clock | None = None,
+        disable_idle_lock_for_testing: bool = False,
     ) -> None:
         super().__init__()
         if pm is None:
@@ -152,41 +221,84 @@ class PmsApp(App[None]):
         self.engine = engine
         self.pm = pm
         self.clock = clock
-        self.idle_timeout = idle_timeout if idle_timeout is not None else idle_timeout_from_env()
-        if self.idle_timeout is not None and self.idle_timeout <= 0:
-            self.idle_timeout = None
+        if disable_idle_lock_for_testing:
+            self.idle_timeout: float | None = None
+        elif idle_timeout is None:
+            self.idle_timeout = idle_timeout_policy()
+        elif idle_timeout > 0:
+            self.idle_timeout = min(float(idle_timeout), IDLE_LIMIT)
+        else:
+            raise ValueError("idle_timeout must be positive; the idle lock cannot be turned off")
         self.session_user: SessionUser | None = None
-        self.screen_specs: list[ScreenSpec] = collect_screen_specs(pm)
+        collected = collect_screen_specs(pm)
+        self.screen_specs: list[ScreenSpec] = collected.specs
+        self.plugin_problems: list[str] = collected.problems
+        for problem in self.plugin_problems:
+            # Before the app owns the terminal: stderr is still the user's.
+            print(problem, file=sys.stderr)
         self._initial_user_id = user_id
+        self._initial_token = token
+        self._on_logout = on_logout
+        self._token: str | None = None
+        self._token_from_start = False  # `on_logout` belongs to this session
+        self._generation = 0
         self._last_input = monotonic()
         self._locked = False
+        self._gate = threading.Lock()  # guards _locked/_after_unlock against workers
         self._after_unlock: list[Callable[[], Any]] = []
 
     # --- data access -------------------------------------------------------------
-    @contextmanager
-    def uow(self) -> Iterator[Context]:
-        """A short unit of work acting as the signed-in user (commits at the end)."""
+    def grant(self) -> Grant | None:
+        """The current session, to hand to a worker (call it on the UI thread)."""
         if self.session_user is None:
-            raise AuthError("not signed in")
-        with unit_of_work(
-            self.engine, user_id=self.session_user.user_id, pm=self.pm, clock=self.clock
-        ) as ctx:
-            yield ctx
+            return None
+        return Grant(self.session_user.user_id, self._token, self._generation)
+
+    def check_grant(self, grant: Grant | None) -> Grant:
+        """Raise AuthError unless `grant` is still this app's live session: same
+        sign-in, and its token (if any) still valid for its user. A refusal of a
+        live session ends it (back to the sign-in screen)."""
+        from pms_core.services import auth
+
+        if grant is None or grant.generation != self._generation:
+            raise AuthError("not signed in")  # a session that already ended
+        if grant.token is not None:
+            try:
+                valid = auth.user_for_token(self.engine, grant.token, self.clock) == grant.user_id
+            except Exception:
+                valid = True  # a database error is not a logout; the work will report it
+            if not valid:
+                self.post_message(self.SessionEnded(grant.generation))
+                raise AuthError("session ended")
+        return grant
+
+    @contextmanager
+    def uow(self, grant: Grant | None) -> Iterator[Context]:
+        """A short unit of work acting as `grant` (commits at the end). Any
+        AuthError, from the token check or from a service, ends the session."""
+        grant = self.check_grant(grant)
+        try:
+            with unit_of_work(
+                self.engine, user_id=grant.user_id, pm=self.pm, clock=self.clock
+            ) as ctx:
+                yield ctx
+        except AuthError:
+            self.post_message(self.SessionEnded(grant.generation))  # thread-safe
+            raise
 
     def load_session_user(self, user_id: int) -> SessionUser:
         """The user and practice names for the header; refuses a disabled user."""
+        from pms_core.services.users import session_info
+
         with unit_of_work(self.engine, user_id=user_id, pm=self.pm, clock=self.clock) as ctx:
-            user = ctx.user
-            if user is None or user.disabled:
-                raise AuthError("not signed in")
-            practice = ctx.practice() if ctx.practice_id is not None else None
-            return SessionUser(
-                user_id=user.id,
-                username=user.username,
-                full_name=user.full_name,
-                role=user.role,
-                practice_name=practice.name if practice is not None else "pms",
-            )
+            info = session_info(ctx)
+        return SessionUser(
+            user_id=info.user_id,
+            username=info.username,
+            full_name=info.full_name,
+            role=info.role,
+            practice_name=info.practice_name,
+        )
 
     # --- lifecycle ----------------------------------------------------------------
     def on_mount(self) -> None:
@@ -194,23 +306,38 @@ class PmsApp(App[None]):
 
         if self.idle_timeout is not None:
             self.set_interval(min(1.0, max(0.05, self.idle_timeout / 4)), self._check_idle)
-        if self._initial_user_id is None:
+        if self._initial_user_id is None and self._initial_token is None:
             self.push_screen(LoginScreen())
             return
         try:
-            user = self.load_session_user(self._initial_user_id)
+            user_id = self._initial_user_id
+            if self._initial_token is not None:
+                from pms_core.services import auth
+
+                token_user = auth.user_for_token(self.engine, self._initial_token, self.clock)
+                if token_user is None or (user_id is not None and user_id != token_user):
+                    raise AuthError("session ended")
+                user_id = token_user
+            user = self.load_session_user(user_id)
         except Exception as exc:  # a stale token or a disabled user: sign in instead
             log.warning("could not resume the session (%s)", type(exc).__name__)
-            self.push_screen(LoginScreen())
+            self.push_screen(LoginScreen(notice=SESSION_ENDED))
             return
-        self.start_session(user, replace=False)
+        self._token_from_start = self._initial_token is not None
+        self.start_session(user, token=self._initial_token, replace=False)
 
-    def start_session(self, user: SessionUser, *, replace: bool = True) -> None:
-        """Show the main screen for `user`; `replace` swaps out the login screen."""
+    def start_session(
+        self, user: SessionUser, *, token: str | None = None, replace: bool = True
+    ) -> None:
+        """Show the main screen for `user` acting with `token` (None: a session
+        without a token); `replace` swaps out the login screen."""
         from pms_tui.screens.main import MainScreen
 
-        self.session_user = user
-        self._locked = False
+        with self._gate:
+            self.session_user = user
+            self._token = token
+            self._generation += 1
+            self._locked = False
         self.title = user.practice_name
         self.sub_title = f"{user.username} ({user.role})"
         self._last_input = monotonic()
@@ -243,49 +370,144 @@ class PmsApp(App[None]):
 
         if self.session_user is None or self._locked:
             return
-        self._locked = True
+        with self._gate:
+            self._locked = True
         self.clear_notifications()
         self.push_screen(LockScreen(self.session_user.username))
 
     def unlock(self) -> None:
-        """Called by the lock screen once the password checked out."""
+        """Called by the lock screen once the password checked out; then what was
+        held while locked (screens, notifications) happens, in order."""
         from pms_tui.screens.lock import LockScreen
 
-        if not self._locked:
-            return
-        self._locked = False
+        with self._gate:
+            if not self._locked:
+                return
+            self._locked = False
+            pending, self._after_unlock = self._after_unlock, []
         self._last_input = monotonic()
         if isinstance(self.screen, LockScreen):
             self.pop_screen()
-        pending, self._after_unlock = self._after_unlock, []
         for callback in pending:
             self.call_later(callback)
 
-    def when_unlocked(self, callback: Callable[[], Any]) -> None:
-        """Run `callback` now, or after unlocking: screen changes and toasts that a
-        worker triggers must never land on top of the lock screen."""
-        if self._locked:
-            self._after_unlock.append(callback)
-        else:
-            callback()
+    def _held(self, callback: Callable[[], Any]) -> bool:
+        """Hold `callback` for after unlock if locked; False when not locked."""
+        with self._gate:
+            if self._locked:
+                self._after_unlock.append(callback)
+                return True
+        return False
+
+    def push_screen(
+        self,
+        screen: Screen[Any] | str,
+        callback: Callable[[Any], Any] | None = None,
+        wait_for_dismiss: bool = False,
+        *,
+        mode: str | None = None,
+    ) -> Any:
+        """Textual's push_screen, except that while locked only the lock screen
+        may appear; anything else is pushed after unlock."""
+        from pms_tui.screens.lock import LockScreen
+
+        if isinstance(screen, LockScreen) or not self._locked:
+            return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+        if not wait_for_dismiss:
+            if self._held(partial(super().push_screen, screen, callback, mode=mode)):
+                return AwaitComplete.nothing()
+            return super().push_screen(screen, callback, mode=mode)
+        result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def dismissed(value: Any) -> None:
+            if callback is not None:
+                callback(value)
+            if not result.done():
+                result.set_result(value)
+
+        if self._held(partial(super().push_screen, screen, dismissed, mode=mode)):
+            return result
+        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+
+    def switch_screen(self, screen: Screen | str) -> AwaitComplete:
+        """Textual's switch_screen, held until unlock while locked."""
+        if self._held(partial(super().switch_screen, screen)):
+            return AwaitComplete.nothing()
+        return super().switch_screen(screen)
+
+    def pop_screen(self) -> AwaitComplete:
+        """Textual's pop_screen, except that nothing but unlock and logout may
+        take the lock screen away (a stray `dismiss()` pops whatever is on top)."""
+        from pms_tui.screens.lock import LockScreen
+
+        if self._locked and isinstance(self.screen, LockScreen):
+            log.warning("refused to pop the lock screen")
+            return AwaitComplete.nothing()
+        return super().pop_screen()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Textual's notify (thread-safe), held until unlock while locked."""
+        send = partial(
+            super().notify,
+            message,
+            title=title,
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
+        if not self._held(send):
+            send()
 
     # --- session ----------------------------------------------------------------
     async def action_logout(self) -> None:
-        """Drop every screen (and the data on them) and show the sign-in screen."""
-        from pms_tui.screens.login import LoginScreen
-
+        """Log out: end the session token (and, for the session the app started
+        with, run `on_logout`), drop every screen and show the sign-in screen."""
         if self.session_user is None:
             return
-        self.session_user = None
-        self._locked = False
-        self._after_unlock.clear()
+        await self._end_session(user_initiated=True)
+
+    async def on_pms_app_session_ended(self, message: SessionEnded) -> None:
+        if message.generation != self._generation or self.session_user is None:
+            return  # already over, or a later session
+        await self._end_session(notice=SESSION_ENDED)
+
+    async def _end_session(self, *, user_initiated: bool = False, notice: str | None = None):
+        from pms_core.services import auth
+        from pms_tui.screens.login import LoginScreen
+
+        token, from_start = self._token, self._token_from_start
+        with self._gate:
+            self.session_user = None
+            self._token = None
+            self._token_from_start = False
+            self._generation += 1
+            self._locked = False
+            self._after_unlock.clear()
         self.title = "pms"
         self.sub_title = "Sign in"
         self.clear_notifications()
         self.workers.cancel_all()
+        if token is not None:
+            try:
+                auth.logout(self.engine, token, self.clock)
+            except Exception as exc:
+                log.warning("could not end the session token (%s)", type(exc).__name__)
+        if user_initiated and from_start and self._on_logout is not None:
+            try:
+                self._on_logout()
+            except Exception as exc:
+                log.warning("on_logout failed (%s)", type(exc).__name__)
         while len(self.screen_stack) > 2:
             await self.pop_screen()
-        await self.switch_screen(LoginScreen())
+        await self.switch_screen(LoginScreen(notice=notice))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self._SESSION_ACTIONS:
@@ -371,8 +593,11 @@ class PmsApp(App[None]):
 
     def _fatal_error(self) -> None:
         """On a crash Textual prints the traceback with local variables, which can
-        hold patient data. Print where it failed and the exception type only."""
-        error = self._exception
+        hold patient data. Print where it failed (file:line) and the exception
+        type only. A crashed worker arrives as WorkerFailed: report what it raised."""
+        error: BaseException | None = self._exception
+        if isinstance(error, WorkerFailed) and error.error is not None:
+            error = error.error
         lines = ["pms stopped after an unexpected error."]
         if error is not None:
             for frame in traceback.extract_tb(error.__traceback__)[-10:]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +18,8 @@ class ScreenSpec:
     "Reports: A/R aging"); `factory(app)` builds the screen when the user picks it;
     `permission` (a name from `pms_core.permissions.PERMISSIONS`) hides the entry
     from roles without it. Hiding is convenience only: the services the screen
-    calls still check permissions.
+    calls still check permissions. A screen that reads data captures
+    `app.grant()` when it starts a worker and opens `app.uow(grant)` in it.
     """
 
     title: str
@@ -27,25 +28,57 @@ class ScreenSpec:
     permission: str | None = None
 
 
-def collect_screen_specs(pm: Any) -> list[ScreenSpec]:
-    """Every ScreenSpec the plugins register, in registration order. Anything that
-    is not a ScreenSpec-like object (title + callable factory) is skipped."""
-    specs: list[ScreenSpec] = []
+@dataclass
+class CollectedSpecs:
+    """The screens the plugins registered, and one line per plugin that failed
+    (`plugin <name> screens failed: <ExceptionType>`, no message: it may hold PHI)."""
 
-    def register(spec: Any) -> None:
-        title = getattr(spec, "title", None)
-        factory = getattr(spec, "factory", None)
-        if not isinstance(title, str) or not callable(factory):
-            return
-        if not isinstance(spec, ScreenSpec):
-            spec = ScreenSpec(
-                title=title,
-                factory=factory,
-                description=str(getattr(spec, "description", "") or ""),
-                permission=getattr(spec, "permission", None),
+    specs: list[ScreenSpec] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _as_spec(spec: Any) -> ScreenSpec | None:
+    title = getattr(spec, "title", None)
+    factory = getattr(spec, "factory", None)
+    if not isinstance(title, str) or not callable(factory):
+        return None
+    if isinstance(spec, ScreenSpec):
+        return spec
+    return ScreenSpec(
+        title=title,
+        factory=factory,
+        description=str(getattr(spec, "description", "") or ""),
+        permission=getattr(spec, "permission", None),
+    )
+
+
+def collect_screen_specs(pm: Any) -> CollectedSpecs:
+    """Every ScreenSpec the plugins register, in hook call order. Anything that is
+    not a ScreenSpec-like object (title + callable factory) is skipped.
+
+    Each plugin's hook is called on its own, so one that raises loses only its
+    own screens (none of them, not half) and is listed in `problems`."""
+    collected = CollectedSpecs()
+    if pm is None:
+        return collected
+    # pluggy calls implementations last-registered first; keep that order.
+    for impl in reversed(pm.hook.register_screens.get_hookimpls()):
+        if getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
+            continue
+        mine: list[ScreenSpec] = []
+
+        def register(spec: Any, mine: list[ScreenSpec] = mine) -> None:
+            converted = _as_spec(spec)
+            if converted is not None:
+                mine.append(converted)
+
+        arguments = {"register": register}
+        try:
+            impl.function(*[arguments[name] for name in impl.argnames])
+        except Exception as exc:
+            collected.problems.append(
+                f"plugin {impl.plugin_name} screens failed: {type(exc).__name__}"
             )
-        specs.append(spec)
-
-    if pm is not None:
-        pm.hook.register_screens(register=register)
-    return specs
+            continue
+        collected.specs.extend(mine)
+    return collected

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from pms_tui.commands import PaletteCommand
+
 
 class DuplicateScreen(ModalScreen[bool]):
     """Lists the existing patients with the same name and DOB; dismisses with True
@@ -61,3 +63,13 @@ class DuplicateScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#dup-cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand(
+                f"Duplicate: {self.verb.lower()}",
+                "Save although it may be a duplicate (a)",
+                self.action_anyway,
+            ),
+            PaletteCommand("Duplicate: cancel", "Do not save (escape)", self.action_cancel),
+        ]

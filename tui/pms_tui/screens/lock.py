@@ -65,36 +65,47 @@ class LockScreen(Screen):
             self.query_one("#lock-error", Static).update("Type your password.")
             return
         self.query_one("#unlock", Button).disabled = True
-        self._verify(password)
+        self._verify(password, self.app.grant(), self.username)
 
     @on(Button.Pressed, "#lock-logout")
-    async def _logout_pressed(self) -> None:
-        await self.action_logout()
+    def _logout_pressed(self) -> None:
+        self.action_logout()
 
-    async def action_logout(self) -> None:
-        await self.app.action_logout()
+    def action_logout(self) -> None:
+        # Not awaited here: logging out pops this very screen, and awaiting that
+        # from the screen's own handler would wait forever.
+        self.app.call_later(self.app.action_logout)
 
     @work(thread=True, exclusive=True, group="unlock")
-    def _verify(self, password: str) -> None:
+    def _verify(self, password: str, grant, username: str) -> None:
+        """Check the password of the user `grant` (captured when the button was
+        pressed) acts as; the session itself must still be live."""
         from pms_core.services import auth
-        from pms_tui.app import describe_error
+        from pms_tui.app import SESSION_ENDED, describe_error
 
         app = self.app
-        user = app.session_user
         try:
-            if user is None:
+            if grant is None:
                 raise AuthError("not signed in")
             result = auth.login(
                 app.engine,
-                username=user.username,
+                username=username,
                 password=password,
                 clock=app.clock,
                 issue_token=False,
             )
-            if result.user_id != user.user_id:
-                raise AuthError("invalid username or password")
+            if result.user_id != grant.user_id:
+                raise AuthError(auth.LOGIN_FAILED)
         except AuthError as exc:
             self.post_message(self.Failed(str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(self.Failed(describe_error(exc)))
+            return
+        try:
+            app.check_grant(grant)  # expired or revoked meanwhile: back to sign-in
+        except AuthError:
+            self.post_message(self.Failed(SESSION_ENDED))
         except Exception as exc:
             self.post_message(self.Failed(describe_error(exc)))
         else:

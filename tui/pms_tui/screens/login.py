@@ -15,7 +15,11 @@ from pms_core.errors import AuthError
 
 class LoginScreen(Screen):
     """The first screen without a session. Failures show the service's generic
-    message, never which of username or password was wrong."""
+    message, never which of username or password was wrong. `notice` is shown
+    under the fields (e.g. why the last session ended).
+
+    A sign-in here issues a session token, like `pms login`: it expires after a
+    shift and logging out revokes it."""
 
     AUTO_FOCUS = "#username"
     BINDINGS = [
@@ -29,14 +33,19 @@ class LoginScreen(Screen):
     ]
 
     class Succeeded(Message):
-        def __init__(self, user) -> None:
+        def __init__(self, user, token: str | None) -> None:
             super().__init__()
             self.user = user
+            self.token = token
 
     class Failed(Message):
         def __init__(self, message: str) -> None:
             super().__init__()
             self.message = message
+
+    def __init__(self, notice: str | None = None) -> None:
+        super().__init__()
+        self.notice = notice or ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -46,7 +55,7 @@ class LoginScreen(Screen):
             yield Input(id="username", placeholder="username", max_length=40)
             yield Label("Password")
             yield Input(id="password", placeholder="password", password=True, max_length=200)
-            yield Static("", id="login-error", classes="form-error")
+            yield Static(self.notice, id="login-error", classes="form-error")
             yield Button("Sign in", id="sign-in", variant="primary")
         yield Footer()
 
@@ -79,18 +88,23 @@ class LoginScreen(Screen):
                 username=username,
                 password=password,
                 clock=app.clock,
-                issue_token=False,
+                issue_token=True,
             )
-            user = app.load_session_user(result.user_id)
+            try:
+                user = app.load_session_user(result.user_id)
+            except Exception:
+                if result.token:  # signed in, but cannot go on: end that session
+                    auth.logout(app.engine, result.token, app.clock)
+                raise
         except AuthError as exc:
             self.post_message(self.Failed(str(exc)))
         except Exception as exc:
             self.post_message(self.Failed(describe_error(exc)))
         else:
-            self.post_message(self.Succeeded(user))
+            self.post_message(self.Succeeded(user, result.token))
 
     def on_login_screen_succeeded(self, message: Succeeded) -> None:
-        self.app.start_session(message.user)
+        self.app.start_session(message.user, token=message.token)
 
     def on_login_screen_failed(self, message: Failed) -> None:
         self._show_error(message.message)

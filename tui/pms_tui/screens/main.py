@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from pms_core.services.patients import SEARCH_LIMIT, PatientHit, find_patients
+from pms_tui.commands import PaletteCommand
 from pms_tui.format import fmt_date, fmt_phone, full_name
 
 SEARCH_DEBOUNCE = 0.15
@@ -108,16 +109,19 @@ class MainScreen(Screen):
             self.workers.cancel_group(self, "search")
             self._show([], "Type a name, date of birth, phone, member id or account.", text)
             return
-        self._debounce = self.set_timer(SEARCH_DEBOUNCE, lambda: self.run_search(text))
+        self._debounce = self.set_timer(
+            SEARCH_DEBOUNCE, lambda: self.run_search(text, self.app.grant())
+        )
 
     @work(thread=True, exclusive=True, group="search")
-    def run_search(self, text: str) -> None:
-        """Search in a thread; the result comes back as a SearchCompleted message."""
+    def run_search(self, text: str, grant) -> None:
+        """Search in a thread as `grant`; the result comes back as a
+        SearchCompleted message."""
         from pms_tui.app import describe_error
 
         worker = get_current_worker()
         try:
-            with self.app.uow() as ctx:
+            with self.app.uow(grant) as ctx:
                 hits = find_patients(ctx, text=text)
         except Exception as exc:
             if not worker.is_cancelled:
@@ -139,7 +143,9 @@ class MainScreen(Screen):
         self._show(hits, status, message.text)
         if self._open_when_ready:
             self._open_when_ready = False
-            if hits:
+            # Only onto this screen: never over the lock screen, a form or the
+            # palette that came up while the search ran.
+            if hits and self.is_active:
                 self.action_open_selected()
 
     def on_main_screen_search_failed(self, message: SearchFailed) -> None:
@@ -163,6 +169,11 @@ class MainScreen(Screen):
                 key=str(hit.id),
             )
         self.query_one("#search-status", Static).update(status)
+
+    def on_screen_suspend(self) -> None:
+        # Something covered this screen (lock, form, palette): an Enter typed
+        # before it no longer means "open the result".
+        self._open_when_ready = False
 
     # --- navigation ---------------------------------------------------------------
     def focus_search(self) -> None:
@@ -207,3 +218,17 @@ class MainScreen(Screen):
         search = self.query_one("#search", Input)
         search.value = ""
         search.focus()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand(
+                "Patient: clear search",
+                "Clear the search and return to the search box (escape)",
+                self.action_clear_search,
+            ),
+            PaletteCommand(
+                "Patient: go to results",
+                "Move from the search box to the results (down)",
+                self.action_focus_results,
+            ),
+        ]

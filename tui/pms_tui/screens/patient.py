@@ -102,12 +102,16 @@ class PatientScreen(Screen):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="patient")
     def load(self) -> None:
+        """Load (again) the record in a worker, as the session of right now."""
+        self._load(self.app.grant())
+
+    @work(thread=True, exclusive=True, group="patient")
+    def _load(self, grant) -> None:
         from pms_tui.app import describe_error
 
         try:
-            with self.app.uow() as ctx:
+            with self.app.uow(grant) as ctx:
                 record = get_patient(ctx, patient_id=self.patient_id)
         except Exception as exc:
             self.post_message(self.LoadFailed(describe_error(exc)))
@@ -204,6 +208,7 @@ class PatientScreen(Screen):
             PaletteCommand(
                 "Patient: edit", "Edit this patient's demographics (e)", self.action_edit
             ),
+            PaletteCommand("Patient: reload", "Load the record again (f5)", self.action_reload),
             PaletteCommand(
                 "Patient: back", "Back to the previous screen (escape)", self.action_back
             ),

@@ -8,6 +8,7 @@ and answer with every problem at once (ValidationError) or a possible duplicate
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from pms_core.services.patients import (
     IntakeInput,
     PatientRecord,
     PossibleDuplicate,
-    get_patient,
+    patient_summaries,
     register_patient,
     update_patient,
 )
@@ -135,6 +136,7 @@ class RegisterScreen(Screen):
         self.patient_id = record.patient.id if record is not None else None
         self._saving = False
         self._initial: dict[str, Any] | None = None
+        self._on_resume: list[Callable[[], Any]] = []
 
     # --- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -248,7 +250,7 @@ class RegisterScreen(Screen):
         fields, intake, owners = self.collect()
         self._saving = True
         self.query_one("#form-status", Static).update("Saving…")
-        self._save(fields, intake, owners, allow_duplicate)
+        self._save(fields, intake, owners, allow_duplicate, self.app.grant())
 
     @work(thread=True, exclusive=True, group="save")
     def _save(
@@ -257,12 +259,13 @@ class RegisterScreen(Screen):
         intake: list[IntakeInput],
         owners: list[str],
         allow_duplicate: bool,
+        grant,
     ) -> None:
         from pms_tui.app import describe_error
 
         app = self.app
         try:
-            with app.uow() as ctx:
+            with app.uow(grant) as ctx:
                 if self.patient_id is None:
                     patient = register_patient(
                         ctx, intake=intake, allow_duplicate=allow_duplicate, **fields
@@ -279,7 +282,7 @@ class RegisterScreen(Screen):
             self.post_message(self.Invalid(exc.errors, owners))
         except PossibleDuplicate as exc:
             try:
-                matches = self._describe(exc.patient_ids)
+                matches = self._describe(grant, exc.patient_ids)
             except Exception as inner:
                 self.post_message(self.Failed(describe_error(inner)))
             else:
@@ -289,20 +292,16 @@ class RegisterScreen(Screen):
         else:
             self.post_message(saved)
 
-    def _describe(self, patient_ids: list[int]) -> list[DuplicateMatch]:
-        matches = []
-        with self.app.uow() as ctx:
-            for patient_id in patient_ids:
-                p = get_patient(ctx, patient_id=patient_id).patient
-                matches.append(
-                    DuplicateMatch(
-                        p.id,
-                        p.account_number,
-                        full_name(p.last_name, p.first_name, p.middle_name),
-                        fmt_date(p.dob),
-                    )
-                )
-        return matches
+    def _describe(self, grant, patient_ids: list[int]) -> list[DuplicateMatch]:
+        """What the duplicate warning shows: one audited read for all of them."""
+        with self.app.uow(grant) as ctx:
+            hits = patient_summaries(ctx, patient_ids=patient_ids)
+        return [
+            DuplicateMatch(
+                h.id, h.account_number, full_name(h.last_name, h.first_name), fmt_date(h.dob)
+            )
+            for h in hits
+        ]
 
     # --- results ------------------------------------------------------------------
     def on_register_screen_invalid(self, message: Invalid) -> None:
@@ -331,7 +330,7 @@ class RegisterScreen(Screen):
                 )
 
         verb = "Register anyway" if self.patient_id is None else "Save anyway"
-        self.app.when_unlocked(
+        self.when_current(
             lambda: self.app.push_screen(DuplicateScreen(message.matches, verb), decided)
         )
 
@@ -351,7 +350,21 @@ class RegisterScreen(Screen):
                 self.app.notify(f"Saved patient {message.account_number}.")
                 self.dismiss(True)
 
-        self.app.when_unlocked(navigate)
+        self.when_current(navigate)
+
+    def when_current(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` now if this form is the top screen, else when it is
+        again: a save that finishes under the palette, a dialog or the lock
+        screen must not replace or cover that screen instead of the form."""
+        if self.is_active:
+            callback()
+        else:
+            self._on_resume.append(callback)
+
+    def on_screen_resume(self) -> None:
+        pending, self._on_resume = self._on_resume, []
+        for callback in pending:
+            self.when_current(callback)
 
     def clear_errors(self) -> None:
         for static in self.query(".field-error").results(Static):
@@ -409,7 +422,18 @@ class RegisterScreen(Screen):
 
     # --- leaving ------------------------------------------------------------------
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        """Leave the form; with unsaved input only after "Discard" is confirmed."""
+        from pms_tui.screens.confirm import ConfirmDiscardScreen
+
+        if not self.has_unsaved_input():
+            self.dismiss(False)
+            return
+
+        def decided(discard: bool | None) -> None:
+            if discard:
+                self.when_current(lambda: self.dismiss(False))
+
+        self.app.push_screen(ConfirmDiscardScreen(), decided)
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [
