@@ -35,11 +35,11 @@ from pms_core import synthetic
 from pms_core.db import make_engine
 from pms_core.migrations.runner import upgrade
 from pms_core.services.practice import (
-    add_location,
-    add_payer,
-    add_provider,
     create_practice,
     get_setting,
+    insert_location,
+    insert_payer,
+    insert_provider,
     set_setting,
 )
 from pms_core.services.users import create_user
@@ -110,11 +110,11 @@ def _bootstrap(url: str, today: date) -> dict:
             s, group_npi=synth.npi("1"), **{**synthetic.DEMO_PRACTICE, "name": "Scale Test Clinic"}
         )
         for loc in synthetic.DEMO_LOCATIONS:
-            add_location(s, practice.id, npi=synth.npi("1"), **loc)
+            insert_location(s, practice.id, npi=synth.npi("1"), **loc)
         for prov in synthetic.providers(synth):
-            add_provider(s, practice.id, **prov)
+            insert_provider(s, practice.id, **prov)
         payer_ids = {
-            spec.key: add_payer(s, practice.id, **synthetic.payer_fields(spec)).id
+            spec.key: insert_payer(s, practice.id, **synthetic.payer_fields(spec)).id
             for spec in synthetic.PAYERS
         }
         user = create_user(

@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, str] = {
     "ledger:post": "post and reverse ledger entries",
     "users:read": "list staff users",
     "users:manage": "add, disable and change staff users",
+    "practice:manage": "add and change locations, providers and payers",
     "audit:read": "read and verify the audit log",
 }
 

@@ -962,7 +962,7 @@ def providers(synth: Synth) -> list[dict]:
 
 
 def payer_fields(spec: PayerSpec) -> dict:
-    """The `add_payer` keyword arguments of a payer spec."""
+    """The `insert_payer` keyword arguments of a payer spec."""
     return {
         "name": spec.name,
         "edi_payer_id": spec.edi_payer_id,

@@ -10,7 +10,12 @@ from sqlmodel import Session
 from pms_core.models import User
 from pms_core.passwords import hash_password
 from pms_core.permissions import ROLES
-from pms_core.services.practice import add_location, add_payer, add_provider, create_practice
+from pms_core.services.practice import (
+    create_practice,
+    insert_location,
+    insert_payer,
+    insert_provider,
+)
 
 PASSWORD = "correct-horse-9"
 PRACTICE_FIELDS = dict(
@@ -48,7 +53,7 @@ def make_practice(
     with Session(engine) as s:
         practice = create_practice(s, **{**PRACTICE_FIELDS, "name": name})
         fx = PracticeFixture(id=practice.id)
-        fx.location_id = add_location(
+        fx.location_id = insert_location(
             s,
             practice.id,
             name="Main Clinic",
@@ -58,7 +63,7 @@ def make_practice(
             zip="62701",
             default_pos="11",
         ).id
-        fx.provider_id = add_provider(
+        fx.provider_id = insert_provider(
             s,
             practice.id,
             npi="1245319599",
@@ -68,7 +73,7 @@ def make_practice(
             credential="MD",
         ).id
         for payer_name, edi in (("Acme Health Plan", "ACME1"), ("Lakeside Mutual", "LKSD2")):
-            fx.payer_ids.append(add_payer(s, practice.id, name=payer_name, edi_payer_id=edi).id)
+            fx.payer_ids.append(insert_payer(s, practice.id, name=payer_name, edi_payer_id=edi).id)
         for role in ROLES:
             # Rows built directly with one cached argon2 hash: hashing five
             # passwords per test would dominate the suite's run time.

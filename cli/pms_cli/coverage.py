@@ -63,27 +63,5 @@ def list_(state: AppState, patient_id: int, include_inactive: bool) -> None:
     emit([coverages.coverage_row(v) for v in views], state.fmt)
 
 
-@click.group("payer")
-def payer_group() -> None:
-    """Payers of the practice."""
-
-
-@payer_group.command("list")
-@pass_state
-def payer_list(state: AppState) -> None:
-    """List active payers (ids for 'pms coverage add --payer')."""
-    with state.uow() as ctx:
-        payers = coverages.list_payers(ctx)
-    emit(
-        [
-            p.model_dump(include={"id", "name", "edi_payer_id", "claim_filing_indicator"})
-            for p in payers
-        ],
-        state.fmt,
-        columns=["id", "name", "edi_payer_id", "claim_filing_indicator"],
-    )
-
-
 def register(cli: click.Group) -> None:
     cli.add_command(coverage_group)
-    cli.add_command(payer_group)

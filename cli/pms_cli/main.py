@@ -78,6 +78,7 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         demo,
         patient,
         plugins_cmd,
+        practice_cmds,
         tui_cmd,
         user,
     )
@@ -90,6 +91,7 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         user,
         audit_cmds,
         plugins_cmd,
+        practice_cmds,
         demo,
         tui_cmd,
     ):

@@ -193,15 +193,3 @@ def coverage_row(view: CoverageView) -> dict[str, Any]:
         "termination_date": c.termination_date,
         "copay": Money(c.copay_cents),
     }
-
-
-def list_payers(ctx: Context) -> list[Payer]:
-    """Payers of the practice, for choosing one at registration."""
-    require(ctx, "patients:read", action="payer.list")
-    return list(
-        ctx.session.exec(
-            select(Payer)
-            .where(Payer.practice_id == ctx.practice_id, Payer.active == True)  # noqa: E712
-            .order_by(Payer.name)
-        )
-    )

@@ -41,10 +41,10 @@ from pms_core.services.coverages import add_coverage
 from pms_core.services.ledger import post_entry
 from pms_core.services.patients import IntakeInput, register_patient
 from pms_core.services.practice import (
-    add_location,
-    add_payer,
-    add_provider,
     create_practice,
+    insert_location,
+    insert_payer,
+    insert_provider,
     set_setting,
 )
 from pms_core.services.users import DEMO_PASSWORD, create_user
@@ -215,12 +215,12 @@ def build_demo(
         practice = create_practice(s, group_npi=synth.npi("1"), **synthetic.DEMO_PRACTICE)
         practice_id, practice_name = practice.id, practice.name
         for loc in synthetic.DEMO_LOCATIONS:
-            add_location(s, practice_id, npi=synth.npi("1"), **loc)
+            insert_location(s, practice_id, npi=synth.npi("1"), **loc)
         providers = synthetic.providers(synth)
         for prov in providers:
-            add_provider(s, practice_id, **prov)
+            insert_provider(s, practice_id, **prov)
         payer_ids = {
-            spec.key: add_payer(s, practice_id, **synthetic.payer_fields(spec)).id
+            spec.key: insert_payer(s, practice_id, **synthetic.payer_fields(spec)).id
             for spec in synthetic.PAYERS
         }
         users: dict[str, int] = {}

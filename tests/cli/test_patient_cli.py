@@ -9,9 +9,30 @@ import pytest
 from tests.cli_helpers import run_cli
 from tests.helpers import PASSWORD
 
-ADD = ["patient", "add", "--first", "Nora", "--last", "Castillo", "--dob", "1991-09-12",
-       "--sex", "F", "--address1", "44 Cedar Ave", "--city", "Springfield", "--state", "IL",
-       "--zip", "62703", "--mobile-phone", "217-555-0188", "--intake", "allergy:latex"]
+ADD = [
+    "patient",
+    "add",
+    "--first",
+    "Nora",
+    "--last",
+    "Castillo",
+    "--dob",
+    "1991-09-12",
+    "--sex",
+    "F",
+    "--address1",
+    "44 Cedar Ave",
+    "--city",
+    "Springfield",
+    "--state",
+    "IL",
+    "--zip",
+    "62703",
+    "--mobile-phone",
+    "217-555-0188",
+    "--intake",
+    "allergy:latex",
+]
 
 
 @pytest.fixture
@@ -31,16 +52,29 @@ def test_add_find_show_update_round_trip(db_url, as_frontdesk, practice):
     found = pms(db_url, as_frontdesk, "--format", "json", "patient", "find", "castillo, no")
     assert [row["id"] for row in json.loads(found.stdout)] == [pid]
 
-    cov = pms(db_url, as_frontdesk, "coverage", "add", str(pid), "--payer",
-              str(practice.payer_ids[0]), "--member-id", "W123-456", "--effective", "2025-01-01",
-              "--copay", "30.00")
+    cov = pms(
+        db_url,
+        as_frontdesk,
+        "coverage",
+        "add",
+        str(pid),
+        "--payer",
+        str(practice.payer_ids[0]),
+        "--member-id",
+        "W123-456",
+        "--effective",
+        "2025-01-01",
+        "--copay",
+        "30.00",
+    )
     assert cov.exit_code == 0, cov.stderr
     by_member = pms(db_url, as_frontdesk, "--format", "csv", "patient", "find", "w123")
     assert by_member.stdout.splitlines()[0].startswith("id,account_number,last_name")
     assert by_member.stdout.splitlines()[1].startswith(f"{pid},")
 
-    shown = json.loads(pms(db_url, as_frontdesk, "--format", "json", "patient", "show",
-                           str(pid)).stdout)
+    shown = json.loads(
+        pms(db_url, as_frontdesk, "--format", "json", "patient", "show", str(pid)).stdout
+    )
     assert shown["last_name"] == "Castillo" and shown["mobile_phone"] == "2175550188"
     assert shown["coverages"][0]["member_id"] == "W123-456"
     assert shown["coverages"][0]["copay"] == "30.00"

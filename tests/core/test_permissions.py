@@ -6,7 +6,6 @@ changing who may do what means changing both, deliberately.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from datetime import date
@@ -16,9 +15,13 @@ from sqlmodel import Session, select
 
 from pms_core.context import unit_of_work
 from pms_core.errors import AuthError, PermissionDenied
+from pms_core.ledger import Account, Line
 from pms_core.models import AuditEvent
+from pms_core.money import Money
 from pms_core.permissions import PERMISSIONS, ROLE_PERMISSIONS, ROLES, require, role_allows
 from pms_core.services import audit_log, coverages, patients, users
+from pms_core.services import ledger as ledger_service
+from pms_core.services import practice as practice_service
 from pms_core.services.users import set_disabled
 from tests.helpers import PASSWORD
 
@@ -30,6 +33,7 @@ ALL = {
     "ledger:post",
     "users:read",
     "users:manage",
+    "practice:manage",
     "audit:read",
 }
 EXPECTED: dict[str, set[str]] = {
@@ -82,14 +86,6 @@ def _new_patient(engine, practice, clock, pm, tag: str) -> int:
         ).id
 
 
-def _ledger_service():
-    try:
-        module = importlib.import_module("pms_core.services.ledger")
-    except ImportError:
-        return None
-    return module if hasattr(module, "post_entry") else None
-
-
 def call_for(permission: str, role: str, env) -> Callable:
     """A function of ctx that exercises `permission` through a real service."""
     engine, practice, clock, pm = env
@@ -111,23 +107,8 @@ def call_for(permission: str, role: str, env) -> Callable:
         )
     if permission == "ledger:read":
         pid = _new_patient(engine, practice, clock, pm, tag)
-        ledger_service = _ledger_service()
-        if ledger_service is not None and hasattr(ledger_service, "patient_balance"):
-            return lambda ctx: ledger_service.patient_balance(ctx, patient_id=pid)
-
-        def read_balance(ctx):  # fallback: the balance on the patient record
-            record = patients.get_patient(ctx, patient_id=pid)
-            if record.balance is None:
-                raise PermissionDenied("no balance shown")
-
-        return read_balance
+        return lambda ctx: ledger_service.patient_balance(ctx, patient_id=pid)
     if permission == "ledger:post":
-        ledger_service = _ledger_service()
-        if ledger_service is None:
-            pytest.skip("pms_core.services.ledger.post_entry does not exist yet")
-        from pms_core.ledger import Account, Line
-        from pms_core.money import Money
-
         pid = _new_patient(engine, practice, clock, pm, tag)
         return lambda ctx: ledger_service.post_entry(
             ctx,
@@ -147,6 +128,10 @@ def call_for(permission: str, role: str, env) -> Callable:
             full_name=f"New {tag}",
             role="frontdesk",
             password=PASSWORD,
+        )
+    if permission == "practice:manage":
+        return lambda ctx: practice_service.add_payer(
+            ctx, name=f"Payer {tag}", edi_payer_id=f"P{role.upper()}"
         )
     if permission == "audit:read":
         return audit_log.verify_chain

@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 from pms_core import validation as v
 from pms_core.errors import ValidationError
 from pms_core.models import Practice, Provider
-from pms_core.services.practice import add_provider, create_practice
+from pms_core.services.practice import create_practice, insert_provider
 from tests.helpers import PRACTICE_FIELDS
 
 # NPIs with correct check digits (CMS's published example among them; synthetic otherwise).
@@ -77,7 +77,7 @@ def test_practice_with_bad_identifiers_names_each_field_and_saves_nothing(engine
 
 def test_provider_npi_failing_its_check_digit_is_refused(engine, practice):
     with Session(engine) as s, pytest.raises(ValidationError) as err:
-        add_provider(
+        insert_provider(
             s,
             practice.id,
             npi="1245319598",
