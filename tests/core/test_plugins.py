@@ -72,8 +72,8 @@ def _env_with_plugin_dir(tmp_path: Path, module_source: str) -> dict[str, str]:
     return env
 
 
-def test_plugin_that_fails_to_import_is_reported_on_stderr_and_the_rest_works(tmp_path):
-    env = _env_with_plugin_dir(tmp_path, "raise ImportError('vendor SDK missing')\n")
+def plugins_list_in_a_new_process(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`pms --format json plugins list` as a shell would run it, with `env`."""
     proc = subprocess.run(
         [sys.executable, "-m", "pms_cli", "--format", "json", "plugins", "list"],
         capture_output=True,
@@ -82,6 +82,12 @@ def test_plugin_that_fails_to_import_is_reported_on_stderr_and_the_rest_works(tm
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_plugin_that_fails_to_import_is_reported_on_stderr_and_the_rest_works(tmp_path):
+    env = _env_with_plugin_dir(tmp_path, "raise ImportError('vendor SDK missing')\n")
+    proc = plugins_list_in_a_new_process(env)
     assert "broken_vendor" in proc.stderr and "failed to load" in proc.stderr
     listed = json.loads(proc.stdout)  # stdout stays clean, parseable JSON
     names = {p["name"] for p in listed}
@@ -97,14 +103,7 @@ def test_working_third_party_plugin_is_listed_with_its_hooks_and_version(tmp_pat
             pass
     """)
     env = _env_with_plugin_dir(tmp_path, source)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pms_cli", "--format", "json", "plugins", "list"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = plugins_list_in_a_new_process(env)
     listed = {p["name"]: p for p in json.loads(proc.stdout)}
     assert listed["broken_vendor"]["hooks"] == ["patient_registered"]
     assert listed["broken_vendor"]["version"] == "1.0"
