@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from pms_core.clock import FixedClock
@@ -27,7 +25,7 @@ from pms_core.context import unit_of_work
 from pms_core.db import make_engine
 from pms_core.migrations.runner import upgrade
 from pms_core.plugins import get_plugin_manager
-from tests.pgcluster import PostgresUnavailable, start_throwaway_cluster
+from tests.pgcluster import PostgresUnavailable, ScratchDatabases, start_throwaway_cluster
 
 ENGINES = ["sqlite", "postgres"]
 
@@ -65,18 +63,21 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def pg_template(pg_admin_url):
     """A migrated template database, created once per worker."""
-    name = f"pms_tmpl_{_worker()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    databases = ScratchDatabases(pg_admin_url)
+    url = databases.create(f"pms_tmpl_{_worker()}")
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield make_url(url).database
+    databases.close()
+
+
+@pytest.fixture
+def pg_databases(pg_admin_url):
+    """Make scratch PostgreSQL databases (`.create(prefix)`); dropped after the test."""
+    databases = ScratchDatabases(pg_admin_url)
+    yield databases
+    databases.close()
 
 
 @pytest.fixture(scope="session")
@@ -96,16 +97,8 @@ def db_url(request, tmp_path):
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    admin_url = request.getfixturevalue("pg_admin_url")
     template = request.getfixturevalue("pg_template")
-    name = f"pms_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield request.getfixturevalue("pg_databases").create("pms_t", template=template)
 
 
 @pytest.fixture

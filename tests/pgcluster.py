@@ -104,3 +104,35 @@ def start_throwaway_cluster() -> Cluster:
     except (subprocess.SubprocessError, OSError) as exc:
         raise PostgresUnavailable(f"could not start a throwaway cluster ({exc})") from exc
     return Cluster(data_dir=data, socket_dir=sock, pg_ctl=bindir / "pg_ctl", run_as=run_as)
+
+
+class ScratchDatabases:
+    """Uniquely named PostgreSQL databases made through an admin URL (optionally
+    from a template) and all dropped again by `close()`."""
+
+    def __init__(self, admin_url: str):
+        from sqlalchemy import create_engine
+
+        self._admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self._names: list[str] = []
+
+    def create(self, prefix: str, *, template: str | None = None) -> str:
+        """A new database's URL; `template` is the name of a database to copy."""
+        import uuid
+
+        from sqlalchemy import text
+
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        self._names.append(name)
+        return self._admin.url.set(database=name).render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        from sqlalchemy import text
+
+        with self._admin.connect() as conn:
+            for name in self._names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._admin.dispose()

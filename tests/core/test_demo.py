@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
@@ -35,27 +35,10 @@ def new_db(request, tmp_path):
     """`new_db()` returns the URL of a new database with nothing in it (no schema):
     a SQLite file that does not exist yet (nor its directory), or a new PostgreSQL
     database."""
-    created: list[str] = []
-    admin = None
     if request.param == "postgres":
-        admin_url = request.getfixturevalue("pg_admin_url")
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-
-    def _new() -> str:
-        if admin is None:
-            return f"sqlite:///{tmp_path / uuid.uuid4().hex[:8] / 'pms.db'}"
-        name = f"pms_demo_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        created.append(name)
-        return make_url(str(admin.url)).set(database=name).render_as_string(hide_password=False)
-
-    yield _new
-    if admin is not None:
-        with admin.connect() as conn:
-            for name in created:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        databases = request.getfixturevalue("pg_databases")
+        return lambda: databases.create("pms_demo")
+    return lambda: f"sqlite:///{tmp_path / uuid.uuid4().hex[:8] / 'pms.db'}"
 
 
 def build(url: str, clock, **kw):
