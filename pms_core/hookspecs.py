@@ -29,6 +29,12 @@ def register_screens(register: Any) -> None:
     """Contribute TUI screens: ``register(ScreenSpec)`` puts a screen in the command palette."""
 
 
+@hookspec
+def register_reminder_channels(register: Any) -> None:
+    """Contribute reminder channels: ``register(channel)`` for each object that
+    follows ``pms_core.services.reminders.ReminderChannel`` (see docs/plugins.md)."""
+
+
 # --- notify -------------------------------------------------------------------
 @hookspec
 def patient_registered(ctx: Any, patient_id: int) -> None:
@@ -43,3 +49,25 @@ def patient_updated(ctx: Any, patient_id: int, fields: list[str]) -> None:
 @hookspec
 def coverage_added(ctx: Any, patient_id: int, coverage_id: int) -> None:
     """Insurance coverage was added to a patient (after commit)."""
+
+
+@hookspec
+def appointment_booked(ctx: Any, appointment_id: int) -> None:
+    """An appointment was booked (after commit), including each occurrence of a series."""
+
+
+@hookspec
+def appointment_rescheduled(ctx: Any, appointment_id: int, previous_appointment_id: int) -> None:
+    """An appointment moved (after commit): the old one is cancelled, ``appointment_id``
+    is the new booking."""
+
+
+@hookspec
+def appointment_cancelled(ctx: Any, appointment_id: int) -> None:
+    """An appointment was cancelled (after commit); its time is free again."""
+
+
+@hookspec
+def appointment_status_changed(ctx: Any, appointment_id: int, status: str) -> None:
+    """An appointment moved along its status flow (confirmed, arrived, in_room,
+    completed, no_show) after commit."""

@@ -22,18 +22,43 @@ PERMISSIONS: dict[str, str] = {
     "ledger:post": "post and reverse ledger entries",
     "users:read": "list staff users",
     "users:manage": "add, disable and change staff users",
-    "practice:manage": "add and change locations, providers and payers",
+    "practice:manage": "add and change locations, providers, payers and practice settings",
     "audit:read": "read and verify the audit log",
+    "schedule:read": "see the schedule, appointments and the waitlist",
+    "schedule:write": "book, reschedule, cancel and check in appointments; keep the waitlist",
+    "schedule:overbook": "book over another appointment, within the provider's daily limit",
+    "schedule:manage": "set up rooms, appointment types, availability and its exceptions",
+    "reminders:read": "see reminders and their delivery attempts",
+    "reminders:send": "send reminders and change reminder rules, templates and channels",
 }
 
 _ALL = frozenset(PERMISSIONS)
-_FRONT = frozenset({"patients:read", "patients:write", "coverages:write", "ledger:read"})
+_FRONT = frozenset(
+    {
+        "patients:read",
+        "patients:write",
+        "coverages:write",
+        "ledger:read",
+        "schedule:read",
+        "schedule:write",
+        "reminders:read",
+    }
+)
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": _ALL,
     "biller": _FRONT | {"ledger:post"},
-    "frontdesk": _FRONT,
-    "manager": frozenset({"patients:read", "ledger:read", "users:read"}),
+    "frontdesk": _FRONT | {"schedule:overbook"},
+    "manager": frozenset(
+        {
+            "patients:read",
+            "ledger:read",
+            "users:read",
+            "schedule:read",
+            "schedule:manage",
+            "reminders:read",
+        }
+    ),
     "auditor": frozenset({"audit:read"}),
 }
 

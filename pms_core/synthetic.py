@@ -874,10 +874,10 @@ class Synth:
 
 def patient_fields(p: dict) -> dict:
     """The `register_patient` keyword arguments of a synthetic patient (without
-    the guarantor id, which depends on the database)."""
+    the guarantor id, which depends on the database; synthetic patients are alive)."""
     from pms_core.services.patients import PATIENT_FIELDS
 
-    return {k: p[k] for k in PATIENT_FIELDS if k != "guarantor_id"}
+    return {k: p[k] for k in PATIENT_FIELDS if k not in ("guarantor_id", "deceased_date")}
 
 
 def search_columns(p: dict, synth: Synth | None = None) -> tuple[str, str]:

@@ -72,15 +72,20 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
 
     from pms_cli import (
         admin,
+        appt,
         audit_cmds,
         auth_cmds,
+        config_cmds,
         coverage,
         demo,
         patient,
         plugins_cmd,
         practice_cmds,
+        remind,
+        schedule_cmds,
         tui_cmd,
         user,
+        waitlist_cmds,
     )
 
     for module in (
@@ -92,6 +97,11 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         audit_cmds,
         plugins_cmd,
         practice_cmds,
+        schedule_cmds,
+        appt,
+        waitlist_cmds,
+        remind,
+        config_cmds,
         demo,
         tui_cmd,
     ):

@@ -57,6 +57,7 @@ class Patient(SQLModel, table=True):
     search_first: str = Field(max_length=35)
     search_last: str = Field(max_length=60)
     active: bool = Field(default=True)
+    deceased_date: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

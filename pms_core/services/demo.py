@@ -1,8 +1,8 @@
 """The demo practice behind `pms demo`.
 
 `build_demo()` fills an empty database with a practice, its locations, providers
-and payers, synthetic patients with coverage and intake, and one user per role with
-the password "demo". The database is marked as a demo first: that mark is what
+and payers, synthetic patients with coverage and intake, opening balances, a
+schedule (see demo_schedule.py), and one user per role with the password "demo". The database is marked as a demo first: that mark is what
 allows the well-known password, and what lets a later `--force` replace it.
 
 Patients and coverages go through the real services (`register_patient`,
@@ -38,6 +38,7 @@ from pms_core.ledger import Account, Line
 from pms_core.migrations.runner import upgrade
 from pms_core.money import Money
 from pms_core.services.coverages import add_coverage
+from pms_core.services.demo_schedule import build_schedule
 from pms_core.services.ledger import post_entry
 from pms_core.services.patients import IntakeInput, register_patient
 from pms_core.services.practice import (
@@ -75,6 +76,7 @@ class DemoSummary:
     dependents: int
     intake_items: int
     opening_balances: int = 0
+    appointments: int = 0
     users: dict[str, int] = field(default_factory=dict)
     replaced: bool = False
     seconds: float = 0.0
@@ -250,6 +252,18 @@ def build_demo(
             progress(counts["patients"], patients)
     with unit_of_work(engine, user_id=users["biller"], pm=pm, clock=clock) as ctx:
         counts["opening"] = _opening_balances(ctx, synth.rng, today, sorted(ids.values()), primary)
+    schedule = None
+    if ids:
+        schedule = build_schedule(
+            engine,
+            users=users,
+            patient_ids=sorted(ids.values()),
+            today=today,
+            zone=tz,
+            rng=synth.rng,
+            pm=pm,
+            clock=clock,
+        )
 
     return DemoSummary(
         database=describe(engine),
@@ -265,6 +279,7 @@ def build_demo(
         dependents=counts["dependents"],
         intake_items=counts["intake"],
         opening_balances=counts["opening"],
+        appointments=schedule.appointments if schedule else 0,
         users=users,
         replaced=replaced,
         seconds=time.perf_counter() - started,

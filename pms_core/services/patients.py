@@ -46,6 +46,7 @@ PATIENT_FIELDS = (
     "preferred_contact",
     "guarantor_id",
     "guarantor_relationship",
+    "deceased_date",
 )
 REQUIRED = ("first_name", "last_name", "dob", "sex", "address1", "city", "state", "zip")
 
@@ -113,6 +114,16 @@ def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> 
             data["dob"] = dob
     if dob is not None and "dob" not in {e.field for e in errors}:
         errors = v.collect(errors, v.dob_error("dob", dob, ctx.today()))
+    deceased = data.get("deceased_date")
+    if isinstance(deceased, str):
+        deceased, err = v.parse_date("deceased_date", deceased)
+        errors = v.collect(errors, err)
+        data["deceased_date"] = deceased
+    if deceased is not None:
+        if deceased > ctx.today():
+            errors.append(FieldError("deceased_date", "future", "is in the future"))
+        elif isinstance(dob, date) and deceased < dob:
+            errors.append(FieldError("deceased_date", "before_dob", "is before the date of birth"))
     errors = v.collect(
         errors,
         v.choice_error("sex", data.get("sex"), SEXES),

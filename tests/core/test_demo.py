@@ -18,7 +18,21 @@ from pms_core import audit, ledger
 from pms_core import validation as v
 from pms_core.db import make_engine
 from pms_core.errors import Conflict
-from pms_core.models import Coverage, IntakeItem, Location, Patient, Payer, Practice, Provider, User
+from pms_core.models import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentType,
+    Coverage,
+    IntakeItem,
+    Location,
+    Patient,
+    Payer,
+    Practice,
+    Provider,
+    ReminderRule,
+    User,
+    WaitlistEntry,
+)
 from pms_core.money import Money
 from pms_core.passwords import verify_password
 from pms_core.services.demo import DEMO, EMPTY, OTHER, PMS, build_demo, database_state
@@ -167,6 +181,24 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
         assert totals[ledger.Account.AR_PATIENT].cents > 0
         assert totals[ledger.Account.AR_INSURANCE].cents > 0
         assert dict(actions)["ledger.post"] == summary.opening_balances
+
+        # a schedule around today, booked and worked through the services
+        assert summary.appointments == count(s, Appointment) > 0
+        assert dict(actions)["appointment.book"] == summary.appointments
+        assert count(s, AppointmentType) == 5 and count(s, ReminderRule) == 3
+        past = s.exec(select(Appointment).where(Appointment.starts_at < clock.now())).scalars()
+        past = past.all()
+        future = s.exec(select(Appointment).where(Appointment.starts_at > clock.now())).scalars()
+        future = future.all()
+        assert past and {a.status for a in past} <= {
+            "completed",
+            "no_show",
+            "cancelled",
+            "arrived",
+            "in_room",
+        }
+        assert future and {a.status for a in future} <= {"booked", "cancelled"}
+        assert count(s, AppointmentSeries) == 1 and count(s, WaitlistEntry) >= 1
     engine.dispose()
 
 

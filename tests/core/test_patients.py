@@ -69,6 +69,9 @@ def test_registration_stores_normalized_fields_and_assigns_an_account(engine, uo
         ("sex", "X", "choice"),
         ("first_name", "", "required"),
         ("address1", None, "required"),
+        ("deceased_date", "2026-13-01", "date"),
+        ("deceased_date", "2027-01-01", "future"),
+        ("deceased_date", "1950-01-01", "before_dob"),
     ],
 )
 def test_bad_field_is_named_and_nothing_is_saved(engine, uow, field, value, code):
@@ -226,6 +229,14 @@ def test_update_validates_the_whole_record_and_audits_changed_fields(engine, uow
         assert (p.city, p.mobile_phone) == ("Chicago", "3125550199")
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "patient.update")).one()
         assert event.patient_id == pid and '"fields":["city","mobile_phone"]' in event.detail
+
+
+def test_a_patient_can_be_marked_deceased(engine, uow, searchable):
+    pid = searchable["smith_jo"]
+    with uow("frontdesk") as ctx:
+        patients.update_patient(ctx, patient_id=pid, deceased_date="2026-02-27")
+    with Session(engine) as s:
+        assert s.get(Patient, pid).deceased_date == date(2026, 2, 27)
 
 
 def test_renaming_into_an_existing_patient_is_flagged(uow, searchable):

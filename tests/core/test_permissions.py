@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -19,9 +19,11 @@ from pms_core.ledger import Account, Line
 from pms_core.models import AuditEvent
 from pms_core.money import Money
 from pms_core.permissions import PERMISSIONS, ROLE_PERMISSIONS, ROLES, require, role_allows
-from pms_core.services import audit_log, coverages, patients, users
+from pms_core.services import appointments as appointment_service
+from pms_core.services import audit_log, coverages, patients, schedule_setup, users
 from pms_core.services import ledger as ledger_service
 from pms_core.services import practice as practice_service
+from pms_core.services import reminders as reminder_service
 from pms_core.services.users import set_disabled
 from tests.helpers import PASSWORD
 
@@ -35,12 +37,29 @@ ALL = {
     "users:manage",
     "practice:manage",
     "audit:read",
+    "schedule:read",
+    "schedule:write",
+    "schedule:overbook",
+    "schedule:manage",
+    "reminders:read",
+    "reminders:send",
 }
+SCHEDULE_DESK = {"schedule:read", "schedule:write", "reminders:read"}
 EXPECTED: dict[str, set[str]] = {
     "admin": set(ALL),
-    "biller": {"patients:read", "patients:write", "coverages:write", "ledger:read", "ledger:post"},
-    "frontdesk": {"patients:read", "patients:write", "coverages:write", "ledger:read"},
-    "manager": {"patients:read", "ledger:read", "users:read"},
+    "biller": {"patients:read", "patients:write", "coverages:write", "ledger:read", "ledger:post"}
+    | SCHEDULE_DESK,
+    "frontdesk": {"patients:read", "patients:write", "coverages:write", "ledger:read"}
+    | SCHEDULE_DESK
+    | {"schedule:overbook"},
+    "manager": {
+        "patients:read",
+        "ledger:read",
+        "users:read",
+        "schedule:read",
+        "schedule:manage",
+        "reminders:read",
+    },
     "auditor": {"audit:read"},
 }
 
@@ -84,6 +103,32 @@ def _new_patient(engine, practice, clock, pm, tag: str) -> int:
         return patients.register_patient(
             ctx, **{**PATIENT, "first_name": f"Testfirst{tag}"}, allow_duplicate=True
         ).id
+
+
+def _bookable(engine, practice, clock, pm, tag: str) -> dict:
+    """What `book` needs as this role: a new patient, a new appointment type, and
+    (made once) Tuesday hours 08:00-17:00 for the practice's provider."""
+    patient_id = _new_patient(engine, practice, clock, pm, tag)
+    with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
+        if not schedule_setup.list_availability(ctx, provider_id=practice.provider_id):
+            schedule_setup.add_availability(
+                ctx,
+                provider_id=practice.provider_id,
+                location_id=practice.location_id,
+                weekday="tue",
+                start_time="08:00",
+                end_time="17:00",
+                effective_from="2026-03-01",
+            )
+        type_id = schedule_setup.add_appointment_type(
+            ctx, name=f"Visit {tag}", duration_minutes=30
+        ).id
+    return dict(
+        patient_id=patient_id,
+        provider_id=practice.provider_id,
+        location_id=practice.location_id,
+        appointment_type_id=type_id,
+    )
 
 
 def call_for(permission: str, role: str, env) -> Callable:
@@ -135,6 +180,29 @@ def call_for(permission: str, role: str, env) -> Callable:
         )
     if permission == "audit:read":
         return audit_log.verify_chain
+    if permission == "reminders:read":
+        return lambda ctx: reminder_service.list_reminders(ctx)
+    if permission == "reminders:send":
+        return lambda ctx: reminder_service.add_rule(ctx, channel="email", offset="72h")
+    if permission == "schedule:read":
+        return lambda ctx: appointment_service.list_appointments(ctx, date_from="2026-03-03")
+    if permission == "schedule:write":
+        # Tuesday 2026-03-03 from 09:00 in Chicago, half an hour apart per role
+        at = datetime(2026, 3, 3, 15, 0, tzinfo=UTC) + timedelta(minutes=30 * ROLES.index(role))
+        args = _bookable(engine, practice, clock, pm, tag)
+        return lambda ctx: appointment_service.book(ctx, **args, starts_at=at)
+    if permission == "schedule:overbook":
+        # a booked Tuesday per role; the call books a second patient over it
+        at = datetime(2026, 3, 10, 15, 0, tzinfo=UTC) + timedelta(weeks=ROLES.index(role))
+        args = _bookable(engine, practice, clock, pm, tag)
+        with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
+            appointment_service.book(ctx, **args, starts_at=at)
+        args["patient_id"] = _new_patient(engine, practice, clock, pm, f"{tag}Over")
+        return lambda ctx: appointment_service.book(ctx, **args, starts_at=at, overbook=True)
+    if permission == "schedule:manage":
+        return lambda ctx: schedule_setup.add_room(
+            ctx, location_id=practice.location_id, name=f"Room {tag}"
+        )
     raise AssertionError(f"no representative call for {permission}")
 
 

@@ -6,21 +6,25 @@ import asyncio
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from pms_tui.app import PmsApp
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from pms_core.clock import FixedClock
 from pms_core.context import unit_of_work
 from pms_core.ledger import Account, Line
-from pms_core.models import Patient
+from pms_core.models import Appointment, Patient, Reminder, ReminderRule
 from pms_core.money import Money
-from pms_core.services import auth
+from pms_core.services import appointments, auth, schedule_setup, waitlist
 from pms_core.services.coverages import add_coverage
 from pms_core.services.ledger import post_entry
 from pms_core.services.patients import IntakeInput, register_patient
+from pms_core.services.practice import add_provider
+from pms_core.validation import npi_check_digit
 from tests.helpers import PASSWORD, PracticeFixture
 
 
@@ -156,6 +160,12 @@ def screen_text(app) -> str:
     return html.unescape(" ".join(re.sub(r"<[^>]+>", "", p) for p in parts)).replace("\xa0", " ")
 
 
+def notified(app, text: str) -> bool:
+    """Whether a notification holding `text` is up (Pilot does not draw toasts,
+    so they are not in `screen_text`)."""
+    return any(text in str(n.message) for n in app._notifications)
+
+
 async def type_text(pilot, text: str) -> None:
     await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
 
@@ -167,3 +177,242 @@ def no_blink(app) -> None:
     for screen in app.screen_stack:
         for widget in screen.query(Input):
             widget.cursor_blink = False
+
+
+# --- the schedule -------------------------------------------------------------------
+CHICAGO = ZoneInfo("America/Chicago")
+MONDAY = date(2026, 3, 2)  # today by the test clock (15:00 UTC = 09:00 in Chicago)
+TUESDAY = date(2026, 3, 3)
+
+
+def local(day: date, hhmm: str) -> datetime:
+    """An aware datetime for a wall-clock time in the practice's zone."""
+    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=CHICAGO)
+
+
+@dataclass
+class ScheduleSeed:
+    """The schedule `seed_schedule` builds; appointment ids by name."""
+
+    rivera_id: int
+    chen_id: int
+    location_id: int
+    visit_id: int  # "Office visit", 30 minutes, blue
+    procedure_id: int  # "Procedure", 60 minutes, orange, needs a room
+    telehealth_id: int  # "Telehealth", 15 minutes, cyan, Rivera only
+    room_ids: dict[str, int]
+    appointment_ids: dict[str, int] = field(default_factory=dict)
+
+
+def seed_schedule(data: SeededData) -> ScheduleSeed:
+    """A day of scheduling on Monday 2026-03-02, through the services.
+
+    Providers: Rivera, Alex (the fixture's; weekdays 08:00-12:00 and 13:00-17:00)
+    and Chen, Dana (weekdays 08:00-17:00, a staff meeting block 15:00-16:00 on
+    Monday). Rooms Exam 1 and Exam 2 at the Main Clinic. Appointments:
+
+    - maria_0800: Garcia, Maria with Rivera at 08:00 (before the clock: booked)
+    - jane_0830: Doe, Jane with Chen at 08:30, checked in
+    - jane_1000: Doe, Jane with Rivera at 10:00, booked
+    - john_1030: Doe, John with Chen at 10:30, confirmed
+    - john_1100: Doe, John with Rivera at 11:00, and maria_1100 overbooked over it
+    - maria_1300: Garcia, Maria with Chen at 13:00, a procedure in Exam 1
+    - jane_tuesday: Doe, Jane with Rivera on Tuesday at 09:00
+    """
+    practice, engine, pm = data.practice, data.engine, data.pm
+    early = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))  # 06:00 Monday in Chicago
+    with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=data.clock) as ctx:
+        first_nine = "156789012"
+        chen = add_provider(
+            ctx,
+            npi=first_nine + npi_check_digit(first_nine),
+            taxonomy="207Q00000X",
+            first_name="Dana",
+            last_name="Chen",
+        )
+        hours = {
+            practice.provider_id: (("08:00", "12:00"), ("13:00", "17:00")),
+            chen.id: (("08:00", "17:00"),),
+        }
+        for provider_id, windows in hours.items():
+            for weekday in range(5):
+                for start, end in windows:
+                    schedule_setup.add_availability(
+                        ctx,
+                        provider_id=provider_id,
+                        location_id=practice.location_id,
+                        weekday=weekday,
+                        start_time=start,
+                        end_time=end,
+                        effective_from="2026-03-01",
+                    )
+        schedule_setup.add_exception(
+            ctx,
+            kind="block",
+            provider_id=chen.id,
+            starts_at=local(MONDAY, "15:00"),
+            ends_at=local(MONDAY, "16:00"),
+            reason="Staff meeting",
+        )
+        visit = schedule_setup.add_appointment_type(ctx, name="Office visit", duration_minutes=30)
+        procedure = schedule_setup.add_appointment_type(
+            ctx, name="Procedure", duration_minutes=60, color="orange", needs_room=True
+        )
+        telehealth = schedule_setup.add_appointment_type(
+            ctx,
+            name="Telehealth",
+            duration_minutes=15,
+            color="cyan",
+            provider_ids=[practice.provider_id],
+        )
+        rooms = {
+            name: schedule_setup.add_room(ctx, location_id=practice.location_id, name=name).id
+            for name in ("Exam 1", "Exam 2")
+        }
+    seed = ScheduleSeed(
+        practice.provider_id,
+        chen.id,
+        practice.location_id,
+        visit.id,
+        procedure.id,
+        telehealth.id,
+        rooms,
+    )
+    bookings = (
+        ("maria_0800", data.maria_id, seed.rivera_id, MONDAY, "08:00", visit.id, {}),
+        ("jane_0830", data.jane_id, seed.chen_id, MONDAY, "08:30", visit.id, {}),
+        ("jane_1000", data.jane_id, seed.rivera_id, MONDAY, "10:00", visit.id, {}),
+        ("john_1030", data.john_id, seed.chen_id, MONDAY, "10:30", visit.id, {}),
+        ("john_1100", data.john_id, seed.rivera_id, MONDAY, "11:00", visit.id, {}),
+        (
+            "maria_1100",
+            data.maria_id,
+            seed.rivera_id,
+            MONDAY,
+            "11:00",
+            visit.id,
+            {"overbook": True},
+        ),
+        (
+            "maria_1300",
+            data.maria_id,
+            seed.chen_id,
+            MONDAY,
+            "13:00",
+            procedure.id,
+            {"room_id": rooms["Exam 1"]},
+        ),
+        ("jane_tuesday", data.jane_id, seed.rivera_id, TUESDAY, "09:00", visit.id, {}),
+    )
+    with unit_of_work(engine, user_id=practice.users["frontdesk"], pm=pm, clock=early) as ctx:
+        for name, patient_id, provider_id, day, at, type_id, extra in bookings:
+            seed.appointment_ids[name] = appointments.book(
+                ctx,
+                patient_id=patient_id,
+                provider_id=provider_id,
+                location_id=practice.location_id,
+                appointment_type_id=type_id,
+                starts_at=local(day, at),
+                **extra,
+            ).id
+        appointments.check_in(ctx, appointment_id=seed.appointment_ids["jane_0830"])
+        appointments.confirm(ctx, appointment_id=seed.appointment_ids["john_1030"])
+    return seed
+
+
+def appointment_row(engine, appointment_id: int) -> Appointment:
+    with Session(engine) as s:
+        return s.get(Appointment, appointment_id)
+
+
+def appointments_of(engine, patient_id: int) -> list[Appointment]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(Appointment)
+                .where(Appointment.patient_id == patient_id)
+                .order_by(Appointment.starts_at, Appointment.id)
+            )
+        )
+
+
+def seed_waitlist(data: SeededData, seed: ScheduleSeed) -> dict[str, int]:
+    """Two waitlist entries and one open offer, through the services: John waits
+    for an office visit with any provider (first in line: same time, lower id), Maria for Rivera on
+    Tuesdays and Thursdays after 13:00; Rivera's Tuesday 10:00-10:30 is freed and
+    offered (to John, the only one it fits). Returns the ids by name."""
+    with unit_of_work(
+        data.engine, user_id=data.practice.users["frontdesk"], pm=data.pm, clock=data.clock
+    ) as ctx:
+        john = waitlist.add_entry(
+            ctx,
+            patient_id=data.john_id,
+            appointment_type_id=seed.visit_id,
+            earliest_date=MONDAY,
+            latest_date="2026-03-31",
+        )
+        maria = waitlist.add_entry(
+            ctx,
+            patient_id=data.maria_id,
+            appointment_type_id=seed.visit_id,
+            provider_id=seed.rivera_id,
+            preferred_weekdays="13",
+            preferred_start="13:00",
+            earliest_date=MONDAY,
+            note="prefers afternoons",
+        )
+        offers = waitlist.offer_freed_slot(
+            ctx,
+            provider_id=seed.rivera_id,
+            location_id=seed.location_id,
+            starts_at=local(TUESDAY, "10:00"),
+            ends_at=local(TUESDAY, "10:30"),
+        )
+    return {"john_entry": john.id, "maria_entry": maria.id, "john_offer": offers[0].id}
+
+
+def seed_reminders(data: SeededData, seed: ScheduleSeed) -> dict[str, int]:
+    """Reminder rows in every state a worklist shows, for Monday's appointments
+    (built directly: the sending itself has its own tests). Returns ids by name."""
+    now = data.clock.now()
+    rows = (
+        # name, appointment, channel, status, attempts, reason, sent
+        ("jane_sent", "jane_1000", "email", "sent", 1, None, now - timedelta(hours=20)),
+        ("john_sent", "john_1030", "sms", "sent", 1, None, now - timedelta(hours=20)),
+        ("john_pending", "john_1100", "sms", "pending", 0, None, None),
+        ("maria_retry", "maria_1100", "sms", "retry", 1, "gateway answered 503", None),
+        ("maria_failed", "maria_0800", "email", "failed", 5, "SMTP 550 mailbox unavailable", None),
+        ("maria_skipped", "maria_1300", "email", "skipped", 0, "no email address on file", None),
+    )
+    ids: dict[str, int] = {}
+    with Session(data.engine) as s:
+        rules = {}
+        for channel in ("email", "sms"):
+            rule = ReminderRule(practice_id=data.practice.id, channel=channel, offset_minutes=1440)
+            s.add(rule)
+            s.flush()
+            rules[channel] = rule.id
+        for name, appt, channel, status, attempts, reason, sent in rows:
+            appt_row = s.get(Appointment, seed.appointment_ids[appt])
+            due = appt_row.starts_at - timedelta(hours=24)
+            reminder = Reminder(
+                practice_id=data.practice.id,
+                appointment_id=appt_row.id,
+                rule_id=rules[channel],
+                channel=channel,
+                appointment_starts_at=appt_row.starts_at,
+                due_at=due,
+                next_attempt_at=due if status != "retry" else now + timedelta(minutes=10),
+                status=status,
+                attempts=attempts,
+                message_key=f"key-{name}",
+                skip_reason=reason if status == "skipped" else None,
+                last_error=reason if status in ("retry", "failed") else None,
+                sent_at=sent,
+                created_at=now - timedelta(days=1),
+            )
+            s.add(reminder)
+            s.flush()
+            ids[name] = reminder.id
+        s.commit()
+    return ids

@@ -445,10 +445,13 @@ class TestRegistration:
 class TestIdleLock:
     def test_idle_lock_hides_phi_and_unlocks_with_the_password(self, seeded):
         async def main():
-            app = seeded.app(idle_timeout=1.0)
+            # A long timeout while the search runs (a loaded machine may take
+            # seconds), then a short one so the app goes idle right after it.
+            app = seeded.app(idle_timeout=60.0)
             async with app.run_test(size=(110, 30)) as pilot:
                 await _search(pilot, "garcia", rows=1)
                 assert "Garcia, Maria" in screen_text(app)
+                app.idle_timeout = 1.0
                 await wait_until(pilot, lambda: isinstance(app.screen, LockScreen), timeout=10)
                 lock = app.screen
                 text = screen_text(app)

@@ -165,6 +165,30 @@ class PmsApp(App[None]):
             priority=True,
         ),
         Binding(
+            "f2",
+            "schedule",
+            "Schedule",
+            id="schedule.open",
+            tooltip="The day's schedule: a column per provider",
+            priority=True,
+        ),
+        Binding(
+            "f3",
+            "waitlist",
+            "Waitlist",
+            id="waitlist.open",
+            tooltip="Patients waiting for a slot, and the open offers",
+            priority=True,
+        ),
+        Binding(
+            "f4",
+            "reminders",
+            "Reminders",
+            id="reminders.open",
+            tooltip="Reminders due, sent, failed and skipped",
+            priority=True,
+        ),
+        Binding(
             "ctrl+l",
             "lock",
             "Lock",
@@ -193,6 +217,13 @@ class PmsApp(App[None]):
     ]
     # Actions that need a signed-in, unlocked session.
     _SESSION_ACTIONS = frozenset({"search", "register", "lock", "open_selected", "command_palette"})
+    # Actions that open a top-level screen (right above the main screen, at most one
+    # of each kind on the stack; see `_top_screen_class`), and the permission each needs.
+    _SCREEN_ACTIONS = {
+        "schedule": "schedule:read",
+        "waitlist": "schedule:read",
+        "reminders": "reminders:read",
+    }
 
     class SessionEnded(Message):
         """A service refused the session (AuthError): expired, revoked, disabled."""
@@ -285,6 +316,11 @@ class PmsApp(App[None]):
         except AuthError:
             self.post_message(self.SessionEnded(grant.generation))  # thread-safe
             raise
+
+    def may(self, permission: str) -> bool:
+        """Whether the signed-in user's role has `permission`: for showing or
+        hiding keys and commands only; the services make the real check."""
+        return self.session_user is not None and self.session_user.may(permission)
 
     def load_session_user(self, user_id: int) -> SessionUser:
         """The user and practice names for the header; refuses a disabled user."""
@@ -512,6 +548,13 @@ class PmsApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self._SESSION_ACTIONS:
             return self.session_user is not None and not self._locked
+        if action in self._SCREEN_ACTIONS:
+            if self.session_user is None or self._locked:
+                return False
+            # Not offered on the screen it opens (its key would do nothing there).
+            return self.may(self._SCREEN_ACTIONS[action]) and not isinstance(
+                self.screen, self._top_screen_class(action)
+            )
         if action == "logout":
             return self.session_user is not None
         return True
@@ -533,18 +576,22 @@ class PmsApp(App[None]):
     async def _back_to_main(self) -> Any:
         """Pop to the main screen unless a screen above it holds unsaved input."""
         main = self._main_screen()
-        if main is None:
+        if main is None or self._unsaved_input_above(main):
             return None
-        for screen in self.screen_stack[self.screen_stack.index(main) + 1 :]:
-            if getattr(screen, "has_unsaved_input", lambda: False)():
+        while self.screen is not main:
+            await self.pop_screen()
+        return main
+
+    def _unsaved_input_above(self, screen: Screen) -> bool:
+        """Whether a screen above `screen` holds unsaved input (then say so)."""
+        for above in self.screen_stack[self.screen_stack.index(screen) + 1 :]:
+            if getattr(above, "has_unsaved_input", lambda: False)():
                 self.notify(
                     "Save (ctrl+s) or cancel (escape) the form first.",
                     severity="warning",
                 )
-                return None
-        while self.screen is not main:
-            await self.pop_screen()
-        return main
+                return True
+        return False
 
     async def action_search(self) -> None:
         """Go to the patient search box."""
@@ -572,6 +619,51 @@ class PmsApp(App[None]):
             self.screen.focus_first()
             return
         self.push_screen(RegisterScreen())
+
+    @staticmethod
+    def _top_screen_class(action: str) -> type[Screen]:
+        from pms_tui.screens.reminders import RemindersScreen
+        from pms_tui.screens.schedule import ScheduleScreen
+        from pms_tui.screens.waitlist import WaitlistScreen
+
+        return {
+            "schedule": ScheduleScreen,
+            "waitlist": WaitlistScreen,
+            "reminders": RemindersScreen,
+        }[action]
+
+    async def _open_top_screen(self, action: str) -> None:
+        """Show the top-level screen of `action`: the one already open (the
+        screens above it closed, unless one holds unsaved input), else a new one
+        above the main screen. Nothing for a role without its permission."""
+        if self.session_user is None or self._locked:
+            return
+        if not self.may(self._SCREEN_ACTIONS[action]):
+            return
+        cls = self._top_screen_class(action)
+        main = self._main_screen()
+        if main is None:
+            return
+        above_main = self.screen_stack[self.screen_stack.index(main) :]
+        target = next((screen for screen in above_main if isinstance(screen, cls)), main)
+        if self._unsaved_input_above(target):
+            return
+        while self.screen is not target:
+            await self.pop_screen()
+        if target is main:
+            self.push_screen(cls())
+
+    async def action_schedule(self) -> None:
+        """Open the schedule (the day view, today)."""
+        await self._open_top_screen("schedule")
+
+    async def action_waitlist(self) -> None:
+        """Open the waitlist."""
+        await self._open_top_screen("waitlist")
+
+    async def action_reminders(self) -> None:
+        """Open the reminders worklist."""
+        await self._open_top_screen("reminders")
 
     def open_plugin_screen(self, spec: ScreenSpec) -> None:
         if self.session_user is None or self._locked:
@@ -631,6 +723,29 @@ class PmsApp(App[None]):
                 "Open the patient highlighted in the search results (enter)",
                 self.action_open_selected,
             ),
+        ]
+        if user.may("schedule:read"):
+            commands += [
+                PaletteCommand(
+                    "Schedule: day view",
+                    "The day's schedule, a column per provider (f2)",
+                    self.action_schedule,
+                ),
+                PaletteCommand(
+                    "Schedule: waitlist",
+                    "Patients waiting for a slot, and the open offers (f3)",
+                    self.action_waitlist,
+                ),
+            ]
+        if user.may("reminders:read"):
+            commands.append(
+                PaletteCommand(
+                    "Schedule: reminders",
+                    "Reminders due, sent, failed and skipped (f4)",
+                    self.action_reminders,
+                )
+            )
+        commands += [
             PaletteCommand(
                 "Session: lock",
                 "Lock the screen now (ctrl+l)",

@@ -1,0 +1,268 @@
+"""The demo practice's schedule: rooms, appointment types, provider hours, a
+reminder policy, two weeks of appointments around today, a recurring series and
+a waitlist.
+
+Everything goes through the real services, as the people who would do it: the
+admin sets the schedule up, the front desk books each day a week ahead (the
+clock is set to that moment, so "no booking in the past" holds as it would), and
+past visits are checked in, roomed and checked out, or marked no-shows, at the
+end of their day. Deterministic for a seed and a day.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pluggy
+from sqlalchemy import Engine
+
+from pms_core.clock import Clock, FixedClock
+from pms_core.context import unit_of_work
+from pms_core.errors import PmsError
+from pms_core.models import AppointmentType
+from pms_core.services import appointments, reminders, schedule_setup, series, waitlist
+from pms_core.services.practice import list_locations, list_providers
+
+# name, minutes, color, needs a room
+TYPES = (
+    ("Follow-up", 15, "blue", False),
+    ("New patient", 30, "green", False),
+    ("Annual physical", 45, "magenta", False),
+    ("Procedure", 60, "red", True),
+    ("Telehealth", 15, "cyan", False),
+)
+ROOMS = ("Exam 1", "Exam 2", "Procedure")
+HOURS = ((time(8), time(12)), (time(13), time(17)))
+RULES = (("email", "72h"), ("sms", "24h"), ("sms", "2h"))
+DAYS_BACK = 3
+DAYS_AHEAD = 10
+FILL = 0.6  # share of open slots booked
+
+
+@dataclass(frozen=True)
+class ScheduleSummary:
+    appointment_types: int
+    rooms: int
+    appointments: int
+    series: int
+    waitlist: int
+
+
+def build_schedule(
+    engine: Engine,
+    *,
+    users: dict[str, int],
+    patient_ids: Sequence[int],
+    today: date,
+    zone: ZoneInfo,
+    rng: random.Random,
+    pm: pluggy.PluginManager,
+    clock: Clock,
+) -> ScheduleSummary:
+    """Set up and fill the demo schedule (see the module docstring). About 20
+    visits per provider per day for a 500-patient demo, fewer for a smaller one."""
+    setup_clock = FixedClock(datetime.combine(today - timedelta(days=30), time(7), zone))
+    with unit_of_work(engine, user_id=users["admin"], pm=pm, clock=setup_clock) as ctx:
+        locations = [loc.id for loc in list_locations(ctx)]
+        providers = [p.id for p in list_providers(ctx)]
+        type_ids = [
+            schedule_setup.add_appointment_type(
+                ctx, name=name, duration_minutes=minutes, color=color, needs_room=room
+            ).id
+            for name, minutes, color, room in TYPES
+        ]
+        rooms = 0
+        for location_id in locations:
+            for name in ROOMS:
+                schedule_setup.add_room(ctx, location_id=location_id, name=name)
+                rooms += 1
+        for n, provider_id in enumerate(providers):
+            for weekday in range(5):
+                for start, end in HOURS:
+                    schedule_setup.add_availability(
+                        ctx,
+                        provider_id=provider_id,
+                        location_id=locations[n % len(locations)],
+                        weekday=weekday,
+                        start_time=start,
+                        end_time=end,
+                        effective_from=today - timedelta(days=30),
+                    )
+        for channel, offset in RULES:
+            reminders.add_rule(ctx, channel=channel, offset=offset)
+
+    weights = [6, 2, 1, 1, 1]
+    # A busy day has about 20 visits per provider; a small demo gets fewer.
+    per_day = max(1, min(20, len(patient_ids) // 25))
+    booked = 0
+    for offset in range(-DAYS_BACK, DAYS_AHEAD + 1):
+        day = today + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        booking_clock = FixedClock(datetime.combine(day - timedelta(days=7), time(9), zone))
+        with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=booking_clock) as ctx:
+            for provider_id in providers:
+                booked += _fill_day(
+                    ctx, rng, day, provider_id, type_ids, weights, patient_ids, per_day
+                )
+        if offset < 0:
+            _work_day(engine, users, pm, day, zone, rng)
+        elif offset == 0:
+            _work_morning(engine, users, pm, clock, day, zone, rng)
+
+    with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
+        made = _series_and_waitlist(ctx, rng, today, providers, locations, type_ids, patient_ids)
+    return ScheduleSummary(
+        appointment_types=len(type_ids),
+        rooms=rooms,
+        appointments=booked + made[0],
+        series=1 if made[0] else 0,
+        waitlist=made[1],
+    )
+
+
+def _fill_day(ctx, rng, day, provider_id, type_ids, weights, patient_ids, wanted) -> int:
+    """Book up to `wanted` appointments into the provider's open time that day,
+    walking the open slots in order and booking about FILL of them."""
+    booked, busy_until = 0, None
+    for slot in appointments.find_slots(
+        ctx,
+        appointment_type_id=type_ids[0],
+        provider_id=provider_id,
+        date_from=day,
+        date_to=day,
+        limit=appointments.MAX_SLOTS,
+    ):
+        if booked >= wanted:
+            break
+        if (busy_until and slot.starts_at < busy_until) or rng.random() > FILL:
+            continue
+        # A longer type may not fit before the window ends: fall back to the shortest.
+        for type_id in dict.fromkeys((rng.choices(type_ids, weights)[0], type_ids[0])):
+            try:
+                with ctx.session.begin_nested():
+                    appt = appointments.book(
+                        ctx,
+                        patient_id=rng.choice(patient_ids),
+                        provider_id=provider_id,
+                        location_id=slot.location_id,
+                        appointment_type_id=type_id,
+                        starts_at=slot.starts_at,
+                        room_id=_room(ctx, type_id, slot),
+                    )
+            except PmsError:
+                continue
+            booked, busy_until = booked + 1, appt.ends_at
+            break
+    return booked
+
+
+def _room(ctx, type_id, slot):
+    """A free room at the slot's location when the type needs one."""
+    if not ctx.session.get(AppointmentType, type_id).needs_room:
+        return None
+    for room in schedule_setup.list_rooms(ctx, location_id=slot.location_id):
+        clashes = appointments.find_clashes(
+            ctx,
+            provider_id=None,
+            room_id=room.id,
+            patient_id=None,
+            starts_at=slot.starts_at,
+            ends_at=slot.starts_at + timedelta(hours=1),
+        )
+        if not clashes:
+            return room.id
+    return None
+
+
+def _day_rows(engine, users, pm, day, zone):
+    clock = FixedClock(datetime.combine(day, time(7), zone))
+    with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
+        return [
+            (row.appointment_id, row.starts_at)
+            for row in appointments.list_appointments(ctx, date_from=day, date_to=day)
+            if row.status in ("booked", "confirmed")
+        ]
+
+
+def _visit(ctx, rng, appointment_id: int, *, finish: bool) -> None:
+    appointments.check_in(ctx, appointment_id=appointment_id)
+    if rng.random() < 0.8:
+        appointments.room_patient(ctx, appointment_id=appointment_id)
+    if finish:
+        appointments.check_out(ctx, appointment_id=appointment_id)
+
+
+def _work_day(engine, users, pm, day, zone, rng) -> None:
+    """A past day as the desk lived it: most patients seen, a few no-shows and
+    late cancellations."""
+    clock = FixedClock(datetime.combine(day, time(18), zone))
+    rows = _day_rows(engine, users, pm, day, zone)
+    with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
+        for appointment_id, _starts in rows:
+            roll = rng.random()
+            with ctx.session.begin_nested():
+                if roll < 0.06:
+                    appointments.mark_no_show(ctx, appointment_id=appointment_id)
+                elif roll < 0.09:
+                    appointments.cancel(
+                        ctx, appointment_id=appointment_id, reason="patient called: sick"
+                    )
+                else:
+                    _visit(ctx, rng, appointment_id, finish=True)
+
+
+def _work_morning(engine, users, pm, clock, day, zone, rng) -> None:
+    """Today so far: visits that started before now are under way or done."""
+    now = clock.now()
+    rows = _day_rows(engine, users, pm, day, zone)
+    with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
+        for appointment_id, starts_at in rows:
+            if starts_at > now:
+                continue
+            with ctx.session.begin_nested():
+                _visit(ctx, rng, appointment_id, finish=starts_at < now - timedelta(hours=1))
+
+
+def _series_and_waitlist(ctx, rng, today, providers, locations, type_ids, patient_ids):
+    """One weekly series (six visits) and three waitlist entries."""
+    first = today + timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
+    made = 0
+    try:
+        result = series.create_series(
+            ctx,
+            patient_id=patient_ids[0],
+            provider_id=providers[0],
+            location_id=locations[0],
+            appointment_type_id=type_ids[0],
+            first_date=first,
+            local_start=time(16, 30),
+            rule="weekly",
+            count=6,
+        )
+        made = len(result.booked)
+    except PmsError:
+        made = 0
+    waiting = 0
+    for n, patient_id in enumerate(rng.sample(list(patient_ids[1:]), min(3, len(patient_ids) - 1))):
+        try:
+            waitlist.add_entry(
+                ctx,
+                patient_id=patient_id,
+                appointment_type_id=type_ids[n % 2],
+                earliest_date=today,
+                latest_date=today + timedelta(days=21),
+                provider_id=providers[n] if n < 2 else None,
+                preferred_weekdays="" if n else "024",
+            )
+            waiting += 1
+        except PmsError:
+            continue
+    return made, waiting
+
+
+__all__ = ["ScheduleSummary", "build_schedule"]
