@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pluggy
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pms_core.clock import Clock, SystemClock
+from pms_core.errors import FieldError, ValidationError
 from pms_core.models import Practice, User
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,30 @@ class Context:
             raise LookupError("no practice selected")
         return self.session.get(Practice, self.practice_id)
 
+    def zone(self) -> ZoneInfo:
+        """The practice's time zone (UTC when there is no practice). A stored name
+        this machine does not know (a typo made outside pms, or missing tz data)
+        is a clear error naming the field, not a traceback."""
+        practice = self.session.get(Practice, self.practice_id) if self.practice_id else None
+        if practice is None:
+            return ZoneInfo("UTC")
+        try:
+            return ZoneInfo(practice.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                [
+                    FieldError(
+                        "time_zone",
+                        "time_zone",
+                        f"practice {practice.id}'s time zone {practice.time_zone!r} is not a "
+                        "known IANA time zone (e.g. America/Chicago)",
+                    )
+                ]
+            ) from None
+
     def today(self) -> date:
         """Today's date in the practice's time zone (UTC when there is none)."""
-        now = self.clock.now()
-        if self.practice_id is not None:
-            practice = self.session.get(Practice, self.practice_id)
-            if practice is not None:
-                return now.astimezone(ZoneInfo(practice.time_zone)).date()
-        return now.date()
+        return self.clock.now().astimezone(self.zone()).date()
 
     def discard_notifications(self) -> None:
         self._pending.clear()

@@ -57,7 +57,7 @@ DEFAULT_OVERBOOK_LIMIT = 2
 
 # --- time ---------------------------------------------------------------------------
 def practice_zone(ctx: Context) -> ZoneInfo:
-    return ZoneInfo(ctx.practice().time_zone)
+    return ctx.zone()
 
 
 def local_to_utc(zone: ZoneInfo, day: date, at: time) -> datetime | None:

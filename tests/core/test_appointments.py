@@ -23,7 +23,7 @@ from sqlmodel import Session, func, select
 
 from pms_core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from pms_core.hookspecs import hookimpl
-from pms_core.models import Appointment, AuditEvent, Provider
+from pms_core.models import Appointment, AuditEvent, Practice, Provider
 from pms_core.services import appointments as appts
 from pms_core.services import patients, schedule_setup, series
 from pms_core.services import practice as practice_service
@@ -237,6 +237,30 @@ def test_overlaps_with_the_provider_or_the_patient_are_refused(uow, booked, engi
     assert count_appointments(engine) == before
     with uow("frontdesk") as ctx:  # back to back is fine
         booked.book(ctx, starts_at=at(TUESDAY, "10:30"), patient=1)
+
+
+def test_an_unknown_practice_time_zone_is_a_clear_error_not_a_traceback(
+    uow, booked, engine, practice
+):
+    with Session(engine) as s:  # e.g. typed into the database by hand, or missing tz data
+        stored = s.get(Practice, practice.id)
+        stored.time_zone = "Mars/Olympus"
+        s.add(stored)
+        s.commit()
+    with uow("frontdesk") as ctx:
+        err = refused(
+            lambda: appts.find_slots(ctx, appointment_type_id=booked.visit_id, date_from=TUESDAY),
+            field="time_zone",
+            code="time_zone",
+        )
+    assert "Mars/Olympus" in str(err) and f"practice {practice.id}" in str(err)
+    with uow("frontdesk") as ctx:
+        refused(
+            lambda: booked.book(ctx, starts_at=at(TUESDAY, "09:00")),
+            field="time_zone",
+            code="time_zone",
+        )
+    assert count_appointments(engine) == 0
 
 
 def test_an_inactive_provider_cannot_be_booked(uow, booked, engine):
