@@ -42,7 +42,7 @@ SETTINGS = (
         "smtp.from", "email", "sender, e.g. 'Maple Family Medicine <reminders@maple.example>'"
     ),
     SettingSpec(
-        "smtp.timeout", "int", "seconds to wait for the server", default=30, minimum=1, maximum=300
+        "smtp.timeout", "int", "seconds to wait for the server", default=30, minimum=1, maximum=30
     ),
 )
 

@@ -8,8 +8,10 @@ and the headers `Idempotency-Key: key` and `Authorization` (`Bearer sms.token`
 when a token is set, else Basic `sms.username`/`sms.password`). `key` is the
 reminder's message key, the same on every retry. A 2xx answer is delivered; its
 JSON message id (`id`, `sid`, `message_id`, ...) is kept as the receipt. A 4xx
-answer refuses this message for good, except 401/403 (credentials), 408 and 429
-(try later); 5xx answers, timeouts and connection errors are retried later.
+answer refuses this message for good, except 401/403 (credentials), 404/405/415
+(a wrong `sms.url` or `sms.body_format`: every text would fail alike, and must
+still go once the setting is fixed), 408 and 429 (try later); 5xx answers,
+timeouts and connection errors are retried later.
 
 Replies: `GET sms.inbound_url?since=ISO-8601` answers JSON, either a list or
 `{"messages": [...]}`, of `{"id", "from", "text" (or "body"), "received_at"}`.
@@ -51,11 +53,11 @@ SETTINGS = (
     ),
     SettingSpec("sms.inbound_url", "url", "gateway URL replies are fetched from (GET, JSON)"),
     SettingSpec(
-        "sms.timeout", "int", "seconds to wait for the gateway", default=15, minimum=1, maximum=120
+        "sms.timeout", "int", "seconds to wait for the gateway", default=15, minimum=1, maximum=60
     ),
 )
-# 4xx answers that say "not now" or "not with these credentials", not "never".
-RETRYABLE_4XX = frozenset({401, 403, 408, 429})
+# 4xx answers that say "not now" or "not with these settings", not "never".
+RETRYABLE_4XX = frozenset({401, 403, 404, 405, 408, 415, 429})
 RECEIPT_KEYS = ("id", "sid", "message_id", "messageId", "message-id")
 
 

@@ -67,8 +67,11 @@ def _walk(node: Any, seg: str | None, line: int | None, out: list[Finding]) -> N
             element += f"-{node['subele_pos']}"
     for err in node.get("errors", []) or []:
         if isinstance(err, dict) and "err_cde" in err:
-            out.append(Finding(seg, line, element, str(err["err_cde"]),
-                               redact(str(err.get("err_str", "")))))
+            out.append(
+                Finding(
+                    seg, line, element, str(err["err_cde"]), redact(str(err.get("err_str", "")))
+                )
+            )
     for key, value in node.items():
         if key != "errors" and isinstance(value, list | dict):
             _walk(value, seg, line, out)
@@ -87,8 +90,9 @@ def validate_file(path: str | Path) -> ValidationReport:
             pyx12.params.params(), str(path), None, None, fd_json=out
         )
     except pyx12.errors.EngineError as exc:
-        return ValidationReport(str(path), False, [Finding(None, None, None, "map",
-                                                           redact(str(exc)))])
+        return ValidationReport(
+            str(path), False, [Finding(None, None, None, "map", redact(str(exc)))]
+        )
     findings: list[Finding] = []
     text = out.getvalue().strip()
     if text:

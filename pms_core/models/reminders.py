@@ -90,7 +90,9 @@ class ReminderReply(SQLModel, table=True):
     """An inbound reply on a channel that receives them (e.g. SMS), and what it did."""
 
     __tablename__ = "reminder_reply"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_reply_once"),)
+    __table_args__ = (
+        UniqueConstraint("practice_id", "channel", "external_id", name="uq_reply_once"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)

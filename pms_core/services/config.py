@@ -158,8 +158,17 @@ def parse_value(spec: SettingSpec, text: str) -> tuple[Any, FieldError | None]:
         return (v.normalize_phone(raw) if len(digits) in (10, 11) else digits), None
     if spec.kind == "url":
         parts = urlsplit(raw)
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or outside 0-65535
+            port = 0
+        if port == 0:
+            return bad("url", "has a port that is not a number from 1 to 65535")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return bad("url", "must be an http:// or https:// URL")
+        if parts.username is not None or parts.password is not None:
+            # It would be shown back unmasked, and the channels do not send it.
+            return bad("url", "may not contain credentials (set the username/password keys)")
         return raw, None
     if spec.kind == "time":
         m = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)

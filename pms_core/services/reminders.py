@@ -37,6 +37,8 @@ was delivered:
 - *deliver*: outside any transaction, one connection per channel for the whole
   run. A run stops delivering a batch when half its lease has passed and
   releases the rest, so another run never takes over a row still being sent.
+  Every RECHECK it reads the appointments of what is left again and withdraws
+  (cancels) the reminders of any cancelled or moved since the claim.
 - *record*: per message one attempt row and the new status (sent, retry with a
   backed-off `next_attempt_at`, failed after `reminders.max_attempts` or on a
   permanent refusal), guarded by the claim token: only the run holding the claim
@@ -67,7 +69,7 @@ import string
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol, runtime_checkable
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -105,7 +107,14 @@ log = logging.getLogger(__name__)
 REMINDABLE = ("booked", "confirmed")
 MAX_OFFSET_MINUTES = 30 * 24 * 60
 BATCH_SIZE = 500
-LEASE = timedelta(minutes=10)
+# A run stops starting sends at half its lease; one send takes at most about ten
+# round trips of the channel's timeout (SMTP: 10 x smtp.timeout <= 300 s), so a
+# send started before half time ends well before the lease runs out and no
+# other run can take the row over while it is still being sent.
+LEASE = timedelta(minutes=15)
+# While a batch is delivered, its remaining appointments are looked at again this
+# often: one cancelled or moved since the claim is withdrawn, not reminded.
+RECHECK = timedelta(seconds=10)
 # How long before quiet hours a reminder moved earlier goes (rule 2 above).
 BEFORE_QUIET = timedelta(minutes=30)
 MAX_RETRY_WAIT_MINUTES = 6 * 60
@@ -225,7 +234,8 @@ class ReplyChannel(Protocol):
         self, settings: Mapping[str, Any], since: datetime | None
     ) -> list[InboundReply]:
         """Replies received since `since` (None: all the receiver still has).
-        Returning some twice is harmless. Raise DeliveryError when unreachable."""
+        Returning some twice is harmless. Raise DeliveryError when unreachable
+        (any other exception is logged by its type and treated alike)."""
         ...
 
 
@@ -503,12 +513,6 @@ def get_template(ctx: Context, *, channel: str) -> TemplateView:
 
 
 # --- quiet hours and due times ----------------------------------------------------------
-def _wall_to_utc(zone: ZoneInfo, day: date, at: time) -> datetime:
-    return appointments.local_to_utc(zone, day, at) or datetime.combine(
-        day, at, tzinfo=zone
-    ).astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class QuietHours:
     """Local wall-clock [start, end) in `zone`, wrapping midnight when start > end;
@@ -534,7 +538,10 @@ class QuietHours:
             first, last = day - timedelta(days=1), day
         else:
             return None
-        return _wall_to_utc(self.zone, first, self.start), _wall_to_utc(self.zone, last, self.end)
+        return (
+            appointments.wall_to_utc(self.zone, first, self.start),
+            appointments.wall_to_utc(self.zone, last, self.end),
+        )
 
 
 def send_time(
@@ -974,6 +981,7 @@ class _Outcome:
     claimed: _Claimed
     delivered: bool = False
     released: bool = False
+    withdrawn: bool = False
     receipt: str | None = None
     error: str | None = None
     permanent: bool = False
@@ -1006,17 +1014,46 @@ class _Senders:
                     log.warning("closing a reminder channel failed: %s", type(exc).__name__)
 
 
+def _still_owed(ctx: Context, ids: list[int]) -> set[int]:
+    """Those of `ids` whose appointment is still booked or confirmed at the time
+    the reminder was planned for (its own short transaction)."""
+    owed = set(
+        ctx.session.exec(
+            select(Reminder.id)
+            .join(Appointment, Appointment.id == Reminder.appointment_id)
+            .where(
+                col(Reminder.id).in_(ids),
+                col(Appointment.status).in_(REMINDABLE),
+                Appointment.starts_at == Reminder.appointment_starts_at,
+            )
+        ).all()
+    )
+    ctx.session.commit()
+    return owed
+
+
 def _deliver(
-    claimed: list[_Claimed], senders: _Senders, deadline: datetime, clock
+    ctx: Context, claimed: list[_Claimed], senders: _Senders, deadline: datetime
 ) -> list[_Outcome]:
     """Send each message in turn; past `deadline` (half the lease) the rest are
-    released rather than risk sending what another run may take over."""
+    released rather than risk sending what another run may take over. Every
+    RECHECK the rest's appointments are read again, and a reminder whose
+    appointment was cancelled or moved meanwhile is withdrawn."""
     outcomes: list[_Outcome] = []
-    for item in claimed:
+    checked_at, gone = ctx.clock.now(), set()
+    for i, item in enumerate(claimed):
         outcome = _Outcome(item)
         outcomes.append(outcome)
-        if clock.now() >= deadline:
+        now = ctx.clock.now()
+        if now >= deadline:
             outcome.released = True
+            continue
+        if now - checked_at >= RECHECK:
+            rest = [c.reminder_id for c in claimed[i:]]
+            gone = set(rest) - _still_owed(ctx, rest)
+            checked_at = now
+        if item.reminder_id in gone:
+            outcome.withdrawn = True
             continue
         try:
             outcome.receipt = senders.send(item.message, item.channel)
@@ -1034,7 +1071,7 @@ def _record(
 ) -> dict[str, int]:
     """Write each outcome: an attempt row for every delivery tried, and the new
     status for rows this run still holds (claim token unchanged)."""
-    counts = {"sent": 0, "retry": 0, "failed": 0, "released": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "released": 0, "cancelled": 0}
     if not outcomes:
         return counts
     ids = [o.claimed.reminder_id for o in outcomes]
@@ -1056,6 +1093,11 @@ def _record(
     attempts: list[dict[str, Any]] = []
     for o in outcomes:
         c = o.claimed
+        if o.withdrawn:
+            if c.reminder_id in held:
+                releases.append({"b_id": c.reminder_id, "b_status": "cancelled"})
+                counts["cancelled"] += 1
+            continue
         if o.released:
             if c.reminder_id in held:
                 status = c.previous_status
@@ -1236,13 +1278,14 @@ def send_due(
             remaining -= len(claimed) + len(settled)
             for s in settled:  # cancelled, skipped or failed: each a count of the result
                 setattr(result, s.status, getattr(result, s.status) + 1)
-            outcomes = _deliver(claimed, senders, now + lease / 2, ctx.clock)
+            outcomes = _deliver(ctx, claimed, senders, now + lease / 2)
             counts = _record(ctx, token, outcomes, policy, ctx.clock.now())
             ctx.session.commit()
             result.sent += counts["sent"]
             result.retry += counts["retry"]
             result.failed += counts["failed"]
             result.released += counts["released"]
+            result.cancelled += counts["cancelled"]
             if counts["released"]:
                 break  # delivery is too slow for the lease; leave the rest to the next run
     finally:
@@ -1338,11 +1381,12 @@ def _process_replies(
     ctx: Context, channels: Mapping[str, ReminderChannel], settings: Mapping[str, Any]
 ) -> ReplyResult:
     result = ReplyResult()
-    defaults, by_type = _rules_by_type(ctx)
-    offsets = [r.offset_minutes for r in defaults] + [
-        r.offset_minutes for rs in by_type.values() for r in rs
-    ]
-    horizon = timedelta(minutes=max(offsets, default=0)) + PLAN_SLACK
+    longest = ctx.session.exec(
+        select(func.max(ReminderRule.offset_minutes)).where(
+            ReminderRule.practice_id == ctx.practice_id, col(ReminderRule.active).is_(True)
+        )
+    ).one()
+    horizon = timedelta(minutes=longest or 0) + PLAN_SLACK
     for name, channel in channels.items():
         if not isinstance(channel, ReplyChannel):
             continue
@@ -1354,8 +1398,9 @@ def _process_replies(
         since = newest - REPLY_OVERLAP if newest else None
         try:
             replies = channel.fetch_replies(settings, since)
-        except DeliveryError as exc:
-            log.warning("replies on %s not fetched: %s", name, exc.reason)
+        except Exception as exc:  # a broken reply channel must not stop the sending
+            reason = exc.reason if isinstance(exc, DeliveryError) else type(exc).__name__
+            log.warning("replies on %s not fetched: %s", name, reason)
             result.unreachable.append(name)
             continue
         for reply in replies:
@@ -1428,8 +1473,7 @@ def list_reminders(
     if status:
         query = query.where(Reminder.status == status)
     if day:
-        start = _wall_to_utc(zone, day, time(0))
-        end = _wall_to_utc(zone, day + timedelta(days=1), time(0))
+        start, end = appointments.local_day_bounds(zone, day, day)
         query = query.where(
             Reminder.appointment_starts_at >= start, Reminder.appointment_starts_at < end
         )

@@ -64,6 +64,8 @@ def test_secrets_are_masked_on_every_read_and_never_audited(engine, practice, uo
         ("smtp.starttls", "maybe", "bool"),
         ("smtp.from", "not an address", "email"),
         ("sms.url", "ftp://gateway.example", "url"),
+        ("sms.url", "https://acct:pw-Secret-9@gw.example/send", "url"),
+        ("sms.inbound_url", "http://gw.example:99999/inbound", "url"),
         ("sms.body_format", "xml", "choice"),
         ("reminders.quiet_end", "25:00", "time"),
         ("reminders.call_list_dir", "relative/dir", "path"),

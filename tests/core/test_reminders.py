@@ -538,6 +538,51 @@ def test_a_run_that_dies_after_delivering_is_resent_with_the_same_message_id_aft
     assert stored(engine)[0].status == "sent"
 
 
+def test_an_appointment_cancelled_while_its_batch_is_being_sent_is_not_reminded(
+    engine, practice, clock, visit
+):
+    """The front desk cancels a visit while a slow run is delivering the batch
+    that holds its reminder: the run looks again before sending it."""
+    type_id, _ = visit
+    appts = [
+        add_appointment(
+            engine,
+            practice,
+            add_patient(engine, practice, first=f"Batch{i}", mobile=f"217555010{i}"),
+            type_id,
+            APPT_AT + timedelta(hours=i),
+        )
+        for i in range(2)
+    ]
+    channel = Textline()
+    pm = get_plugin_manager(extra=(ChannelPlugin(channel),))
+
+    def open_uow(role: str = "admin"):
+        return unit_of_work(engine, user_id=practice.users[role], pm=pm, clock=clock)
+
+    with open_uow() as ctx:
+        reminders.add_rule(ctx, channel="textline", offset="72h")
+    slow_send = channel.open({}).send
+
+    def send_slowly(message):  # the gateway takes 30 s; meanwhile the desk cancels
+        receipt = slow_send(message)
+        clock.advance(timedelta(seconds=30))
+        if len(channel.sent) == 1:
+            with open_uow("frontdesk") as desk:
+                appointments.cancel(desk, appointment_id=appts[1], reason="patient called")
+        return receipt
+
+    channel.open = lambda settings: type(
+        "Slow", (), {"send": staticmethod(send_slowly), "close": lambda self: None}
+    )()
+    with open_uow() as ctx:
+        result = reminders.send_due(ctx)
+    assert [m.recipient for m in channel.sent] == ["2175550100"]
+    assert (result.sent, result.cancelled) == (1, 1)
+    by_appt = {r.appointment_id: r for r in stored(engine)}
+    assert (by_appt[appts[0]].status, by_appt[appts[1]].status) == ("sent", "cancelled")
+
+
 def test_a_slow_channel_releases_what_it_cannot_send_within_its_lease(
     engine, practice, uow, smtp, visit
 ):
@@ -779,11 +824,16 @@ def test_replies_confirm_or_cancel_and_a_reply_seen_twice_does_nothing(engine, p
     assert len(events(engine, "appointment.cancel")) == 1
 
 
-def test_an_unreachable_reply_channel_does_not_stop_sending(engine, practice, textline):
+@pytest.mark.parametrize(
+    "failure",
+    [DeliveryError("HTTP 503 from the SMS gateway (replies)"), KeyError("messages")],
+    ids=["unreachable", "broken"],
+)
+def test_a_reply_channel_that_fails_does_not_stop_sending(engine, practice, textline, failure):
     channel, open_uow = textline
 
     def down(settings, since):
-        raise DeliveryError("HTTP 503 from the SMS gateway (replies)")
+        raise failure
 
     channel.fetch_replies = down
     type_id = add_type(engine, practice)

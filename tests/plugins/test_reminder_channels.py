@@ -250,6 +250,19 @@ def test_a_refused_text_fails_once_and_is_not_retried(
     assert (reminder.status, reminder.attempts) == ("failed", 1)
 
 
+@pytest.mark.parametrize("status", [404, 415])
+def test_a_gateway_that_does_not_know_the_url_or_body_format_is_retried_not_failed(
+    engine, practice, uow, clock, gateway, texted, status
+):
+    # 404/415 say sms.url or sms.body_format is wrong, not that this text is:
+    # once the admin fixes the setting, the reminder must still go.
+    gateway.answers = [(status, {"error": "not here"})]
+    first = send(uow)
+    assert (first.retry, first.failed) == (1, 0)
+    clock.advance(timedelta(minutes=15))
+    assert send(uow).sent == 1 and len(gateway.posts()) == 2
+
+
 def test_a_gateway_that_is_down_means_retry_for_every_text_without_a_storm():
     channel = SmsChannel()
     sender = channel.open({**SMS_SETTINGS, "sms.url": f"http://127.0.0.1:{free_port()}/send"})

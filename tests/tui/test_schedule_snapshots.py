@@ -62,12 +62,14 @@ class TestScheduleSnapshots:
         async def run_before(pilot):
             screen = await _schedule(pilot)
             screen.query_one("#grid", DataTable).move_cursor(row=screen.grid.row_of(14 * 60))
+            await pilot.pause()  # let the grid repaint before the dialog covers it
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(pilot.app.screen, BookScreen))
             await type_text(pilot, "doe")
             hits = pilot.app.screen.query_one("#pp-hits", OptionList)
             await wait_until(pilot, lambda: hits.option_count == 2)
             no_blink(pilot.app)
+            await pilot.pause()
 
         assert snap_compare(snap_data.app(), terminal_size=SIZE, run_before=run_before)
 

@@ -511,7 +511,7 @@ def upgrade() -> None:
             ["reminder.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("channel", "external_id", name="uq_reply_once"),
+        sa.UniqueConstraint("practice_id", "channel", "external_id", name="uq_reply_once"),
     )
     with op.batch_alter_table("reminder_reply", schema=None) as batch_op:
         batch_op.create_index(
