@@ -69,7 +69,8 @@ class TestScheduleSnapshots:
             hits = pilot.app.screen.query_one("#pp-hits", OptionList)
             await wait_until(pilot, lambda: hits.option_count == 2)
             no_blink(pilot.app)
-            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause(0.3)  # the grid under the dialog repaints last
 
         assert snap_compare(snap_data.app(), terminal_size=SIZE, run_before=run_before)
 
