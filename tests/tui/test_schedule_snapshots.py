@@ -5,19 +5,16 @@ SVGs before committing them."""
 
 from __future__ import annotations
 
-from pms_tui.screens.booking import BookScreen
 from pms_tui.screens.main import MainScreen
 from pms_tui.screens.reminders import RemindersScreen
 from pms_tui.screens.schedule import ScheduleScreen, WeekScreen
 from pms_tui.screens.waitlist import WaitlistScreen
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable
 
 from tests.tui.support import (
-    no_blink,
     seed_reminders,
     seed_schedule,
     seed_waitlist,
-    type_text,
     wait_until,
 )
 
@@ -53,24 +50,6 @@ class TestScheduleSnapshots:
                 pilot,
                 lambda: isinstance(pilot.app.screen, WeekScreen) and pilot.app.screen.grid,
             )
-
-        assert snap_compare(snap_data.app(), terminal_size=SIZE, run_before=run_before)
-
-    def test_book_dialog_with_patients_found(self, snap_data, snap_compare):
-        seed_schedule(snap_data)
-
-        async def run_before(pilot):
-            screen = await _schedule(pilot)
-            screen.query_one("#grid", DataTable).move_cursor(row=screen.grid.row_of(14 * 60))
-            await pilot.pause()  # let the grid repaint before the dialog covers it
-            await pilot.press("enter")
-            await wait_until(pilot, lambda: isinstance(pilot.app.screen, BookScreen))
-            await type_text(pilot, "doe")
-            hits = pilot.app.screen.query_one("#pp-hits", OptionList)
-            await wait_until(pilot, lambda: hits.option_count == 2)
-            no_blink(pilot.app)
-            await pilot.wait_for_scheduled_animations()
-            await pilot.pause(0.3)  # the grid under the dialog repaints last
 
         assert snap_compare(snap_data.app(), terminal_size=SIZE, run_before=run_before)
 

@@ -453,6 +453,7 @@ class TestIdleLock:
                 assert "Garcia, Maria" in screen_text(app)
                 app.idle_timeout = 1.0
                 await wait_until(pilot, lambda: isinstance(app.screen, LockScreen), timeout=10)
+                app.idle_timeout = 60.0  # the unlock below must not race a second lock
                 lock = app.screen
                 text = screen_text(app)
                 assert "Garcia" not in text and "0123" not in text
