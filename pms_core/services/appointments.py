@@ -292,6 +292,33 @@ def find_clashes(
     return clashes
 
 
+def free_room(
+    ctx: Context, *, location_id: int, starts_at: datetime, ends_at: datetime
+) -> int | None:
+    """The first active room at the location (by name) free for the interval."""
+    rooms = ctx.session.exec(
+        select(Room.id)
+        .where(
+            Room.practice_id == ctx.practice_id,
+            Room.location_id == location_id,
+            col(Room.active).is_(True),
+        )
+        .order_by(Room.name, Room.id)
+    ).all()
+    for room_id in rooms:
+        clashes = find_clashes(
+            ctx,
+            provider_id=None,
+            room_id=room_id,
+            patient_id=None,
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        if not clashes:
+            return room_id
+    return None
+
+
 # --- availability -------------------------------------------------------------------
 def within_availability(
     ctx: Context,

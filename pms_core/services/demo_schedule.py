@@ -163,20 +163,13 @@ def _fill_day(ctx, rng, day, provider_id, type_ids, weights, patient_ids, wanted
 
 def _room(ctx, type_id, slot):
     """A free room at the slot's location when the type needs one."""
-    if not ctx.session.get(AppointmentType, type_id).needs_room:
+    appt_type = ctx.session.get(AppointmentType, type_id)
+    if not appt_type.needs_room:
         return None
-    for room in schedule_setup.list_rooms(ctx, location_id=slot.location_id):
-        clashes = appointments.find_clashes(
-            ctx,
-            provider_id=None,
-            room_id=room.id,
-            patient_id=None,
-            starts_at=slot.starts_at,
-            ends_at=slot.starts_at + timedelta(hours=1),
-        )
-        if not clashes:
-            return room.id
-    return None
+    ends_at = slot.starts_at + timedelta(minutes=appt_type.duration_minutes)
+    return appointments.free_room(
+        ctx, location_id=slot.location_id, starts_at=slot.starts_at, ends_at=ends_at
+    )
 
 
 def _day_rows(engine, users, pm, day, zone):

@@ -35,7 +35,6 @@ from pms_core.models import (
     Location,
     Patient,
     Provider,
-    Room,
     WaitlistEntry,
     WaitlistOffer,
 )
@@ -45,6 +44,7 @@ from pms_core.services import appointments
 from pms_core.services.appointments import (
     allowed_providers,
     find_clashes,
+    free_room,
     lock_resources,
     owned,
     parse_day,
@@ -322,33 +322,6 @@ def remove_entry(ctx: Context, *, entry_id: int, reason: str) -> WaitlistEntry:
 
 
 # --- matching a free interval ---------------------------------------------------------
-def _free_room(
-    ctx: Context, *, location_id: int, starts_at: datetime, ends_at: datetime
-) -> int | None:
-    """The first active room at the location (by name) free for the interval."""
-    rooms = ctx.session.exec(
-        select(Room.id)
-        .where(
-            Room.practice_id == ctx.practice_id,
-            Room.location_id == location_id,
-            col(Room.active).is_(True),
-        )
-        .order_by(Room.name, Room.id)
-    ).all()
-    for room_id in rooms:
-        clashes = find_clashes(
-            ctx,
-            provider_id=None,
-            room_id=room_id,
-            patient_id=None,
-            starts_at=starts_at,
-            ends_at=ends_at,
-        )
-        if not clashes:
-            return room_id
-    return None
-
-
 def _require_aware(starts_at: datetime, ends_at: datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValueError("starts_at and ends_at must be timezone-aware")
@@ -431,7 +404,7 @@ def _matching(
         ):
             continue
         if appt_type.needs_room and (
-            _free_room(ctx, location_id=location_id, starts_at=starts_at, ends_at=appt_end) is None
+            free_room(ctx, location_id=location_id, starts_at=starts_at, ends_at=appt_end) is None
         ):
             continue
         fits.append(entry)
@@ -629,7 +602,7 @@ def accept_offer(ctx: Context, *, offer_id: int) -> Appointment:
     appt_end = offer.starts_at + timedelta(minutes=appt_type.duration_minutes)
     room_id = None
     if appt_type.needs_room:
-        room_id = _free_room(
+        room_id = free_room(
             ctx, location_id=offer.location_id, starts_at=offer.starts_at, ends_at=appt_end
         )
         if room_id is None:
