@@ -17,9 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pluggy
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, bindparam
+from sqlmodel import Session, select
 
+from pms_core import audit
+from pms_core.audit import PendingEvent
 from pms_core.clock import Clock, SystemClock
 from pms_core.errors import FieldError, ValidationError
 from pms_core.models import Practice, User
@@ -27,14 +29,49 @@ from pms_core.models import Practice, User
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting in a unit of work, as read when it opened: what permission
+    checks and audit events need, without an ORM row in the session."""
+
+    id: int
+    practice_id: int
+    username: str
+    full_name: str
+    role: str
+    disabled: bool
+
+
+_ACTOR_QUERY = select(
+    User.id, User.practice_id, User.username, User.full_name, User.role, User.disabled
+).where(User.id == bindparam("user_id"))
+
+
+def load_actor(session: Session, user_id: int) -> Actor | None:
+    """The user as an Actor (one indexed read, no ORM loading), or None."""
+    row = session.connection().execute(_ACTOR_QUERY, {"user_id": user_id}).first()
+    return Actor(*row) if row is not None else None
+
+
 @dataclass
 class Context:
     session: Session
-    user: User | None
+    user: Actor | None
     pm: pluggy.PluginManager
     clock: Clock
     practice_id: int | None = None
     _pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
+    _reads: list[PendingEvent] = field(default_factory=list, repr=False)
+
+    def queue_read(self, event: PendingEvent) -> None:
+        """Keep a read audit event until the unit of work commits (see `audit`)."""
+        self._reads.append(event)
+
+    def submit_reads(self) -> None:
+        """Hand the reads of a committed unit of work to the grouped writer."""
+        reads, self._reads = self._reads, []
+        if reads:
+            audit.read_writer(self.session.get_bind()).submit(reads)
 
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Queue a notify hook (e.g. "patient_registered") to run after commit."""
@@ -110,7 +147,7 @@ def unit_of_work(
         pm = get_plugin_manager()
     session = Session(engine, expire_on_commit=False)
     try:
-        user = session.get(User, user_id) if user_id is not None else None
+        user = load_actor(session, user_id) if user_id is not None else None
         if practice_id is None and user is not None:
             practice_id = user.practice_id
         ctx = Context(
@@ -118,6 +155,7 @@ def unit_of_work(
         )
         yield ctx
         session.commit()
+        ctx.submit_reads()
     except BaseException:
         session.rollback()
         raise

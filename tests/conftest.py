@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from pms_core.audit import flush_reads
 from pms_core.clock import FixedClock
 from pms_core.context import unit_of_work
 from pms_core.db import make_engine
@@ -105,6 +106,7 @@ def db_url(request, tmp_path):
 def engine(db_url):
     eng = make_engine(db_url)
     yield eng
+    flush_reads(eng)  # grouped read-audit commits still waiting for this database
     eng.dispose()
 
 

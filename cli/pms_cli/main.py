@@ -69,6 +69,7 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
     def cli(ctx: click.Context, db: str | None, fmt: str) -> None:
         """pms: practice management for medical billing offices."""
         ctx.obj = AppState.create(db, fmt, pm)
+        ctx.call_on_close(ctx.obj.close)
 
     from pms_cli import (
         admin,

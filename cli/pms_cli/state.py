@@ -15,6 +15,7 @@ import click
 import pluggy
 from sqlalchemy import Engine
 
+from pms_core.audit import flush_reads
 from pms_core.context import Context, unit_of_work
 from pms_core.db import check_reachable, default_url, ensure_current, make_engine, normalize_url
 from pms_core.errors import AuthError
@@ -91,6 +92,14 @@ class AppState:
             if check:
                 ensure_current(self._engine)
         return self._engine
+
+    def close(self) -> None:
+        """At the end of a command: write the read audit events still waiting
+        (they are committed in groups) and release the engine's connections."""
+        if self._engine is not None:
+            flush_reads(self._engine)
+            self._engine.dispose()
+            self._engine = None
 
     def acting_user_id(self) -> int:
         """PMS_USER/PMS_PASSWORD when set (jobs), else the `pms login` token."""

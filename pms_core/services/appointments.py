@@ -609,7 +609,7 @@ def get_appointment(ctx: Context, *, appointment_id: int) -> Appointment:
     appt = ctx.session.get(Appointment, appointment_id)
     if appt is None or appt.practice_id != ctx.practice_id:
         raise NotFound(f"appointment {appointment_id} not found")
-    audit.record(
+    audit.record_read(
         ctx,
         action="appointment.read",
         patient_id=appt.patient_id,
@@ -1507,7 +1507,7 @@ def list_appointments(
         conditions.append(Appointment.status == status)
     rows = _appointment_rows(ctx, zone, _Names.load(ctx), conditions)
     rows.sort(key=lambda r: (r.starts_at, r.provider_name, r.appointment_id))
-    audit.record(
+    audit.record_read(
         ctx,
         action="appointment.list",
         detail={"results": len(rows), "patient_ids": _shown_patients(rows)},
@@ -1642,7 +1642,7 @@ def day_view(
     else:
         columns = sorted(by_key.values(), key=lambda c: (c.provider_name, c.provider_id))
     shown = [a for c in columns for a in c.appointments]
-    audit.record(
+    audit.record_read(
         ctx,
         action="schedule.day_view",
         detail={
@@ -1673,7 +1673,7 @@ def provider_week(ctx: Context, *, provider_id: int, week_of: date | str) -> Wee
         for d in days
     ]
     shown = [a for c in columns for a in c.appointments]
-    audit.record(
+    audit.record_read(
         ctx,
         action="schedule.week_view",
         detail={

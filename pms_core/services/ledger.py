@@ -81,5 +81,5 @@ def patient_balance(ctx: Context, *, patient_id: int) -> ledger.PatientBalance:
     if patient is None or patient.practice_id != ctx.practice_id:
         raise NotFound(f"patient {patient_id} not found")
     result = ledger.patient_balance(ctx.session, ctx.practice_id, patient_id)
-    audit.record(ctx, action="ledger.read", patient_id=patient_id)
+    audit.record_read(ctx, action="ledger.read", patient_id=patient_id)
     return result

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import literal_column
+from sqlalchemy import Integer, bindparam, literal_column
 from sqlmodel import col, select
 
 from pms_core import audit
@@ -361,7 +362,7 @@ def get_patient(ctx: Context, *, patient_id: int) -> PatientRecord:
     if patient.guarantor_id:
         g = ctx.session.get(Patient, patient.guarantor_id)
         guarantor_name = f"{g.last_name}, {g.first_name}" if g else None
-    audit.record(ctx, action="patient.read", patient_id=patient_id)
+    audit.record_read(ctx, action="patient.read", patient_id=patient_id)
     return PatientRecord(
         patient=patient,
         coverages=[CoverageView(c, n) for c, n in rows],
@@ -388,21 +389,51 @@ class PatientHit:
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}/\d{1,2}/\d{4}$")
 
 
-def _prefix_filter(column, prefix: str):
-    """The same test as `_prefix_range`, written so no index can serve it: with two
-    name prefixes the planner must drive the query by the last-name index, not
-    scan every matching first name (measured in bench/README.md)."""
-    return _prefix_range(column.concat(literal_column("''")), prefix)
+@dataclass(frozen=True)
+class SearchStep:
+    """One indexed lookup of a search: `label` is what a hit matched on (name,
+    dob, phone, account, member_id), `lookup` names the prepared condition in
+    `LOOKUPS`, `params` are its bound values."""
+
+    label: str
+    lookup: str
+    params: dict[str, Any]
 
 
-def _prefix_range(column, prefix: str):
-    """`column` starts with `prefix`, as an index range (folded values are [a-z0-9])."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return (column >= prefix) & (column < upper)
+def _prefix(prefix: str, name: str = "") -> dict[str, str]:
+    """Bounds of "starts with `prefix`" as an index range (folded values are [a-z0-9])."""
+    return {f"{name}lo": prefix, f"{name}hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
-def search_plan(text: str) -> list[tuple[str, Any]]:
-    """The indexed lookups one search text turns into, as (label, condition) pairs.
+def _in_range(column, name: str = ""):
+    return (column >= bindparam(f"{name}lo")) & (column < bindparam(f"{name}hi"))
+
+
+def _unindexed(column):
+    """The column as an expression no index can serve: with two name prefixes the
+    planner must drive the query by the last-name index, not scan every
+    matching first name (measured in bench/README.md)."""
+    return column.concat(literal_column("''"))
+
+
+# Each lookup's condition, with bound parameters: the statements are built once
+# and reused, so a keystroke costs one index range query and no SQL building.
+LOOKUPS: dict[str, Any] = {
+    "last": lambda: _in_range(Patient.search_last),
+    "first": lambda: _in_range(Patient.search_first),
+    "last_first": lambda: (
+        _in_range(Patient.search_last) & _in_range(_unindexed(Patient.search_first), "first_")
+    ),
+    "dob": lambda: Patient.dob == bindparam("dob"),
+    "home_phone": lambda: _in_range(Patient.home_phone),
+    "mobile_phone": lambda: _in_range(Patient.mobile_phone),
+    "account": lambda: _in_range(Patient.account_number),
+    "member_id": lambda: _in_range(Coverage.member_id_search),
+}
+
+
+def search_plan(text: str) -> list[SearchStep]:
+    """The indexed lookups one search text turns into.
 
     - a date (1990-04-12 or 4/12/1990): date of birth
     - "last, first" (each a prefix): that name order
@@ -417,15 +448,15 @@ def search_plan(text: str) -> list[tuple[str, Any]]:
         return []
     if _DATE_TEXT.match(text):
         parsed, err = v.parse_date("dob", text)
-        return [("dob", Patient.dob == parsed)] if parsed and not err else []
+        return [SearchStep("dob", "dob", {"dob": parsed})] if parsed and not err else []
     if re.fullmatch(r"[\d\s().+\-]+", text):  # phone-like: digits and phone punctuation
         numbers = v.digits(text)
-        plan: list[tuple[str, Any]] = []
+        plan: list[SearchStep] = []
         if len(numbers) >= 3:
             phone = v.normalize_phone(text) if len(numbers) == 11 else numbers
             plan += [
-                ("phone", _prefix_range(Patient.home_phone, phone)),
-                ("phone", _prefix_range(Patient.mobile_phone, phone)),
+                SearchStep("phone", "home_phone", _prefix(phone)),
+                SearchStep("phone", "mobile_phone", _prefix(phone)),
             ]
         return plan + _identifier_plan(text)
     if "," in text:
@@ -433,41 +464,34 @@ def search_plan(text: str) -> list[tuple[str, Any]]:
         last_f, first_f = v.fold(last), v.fold(first)
         if not last_f:
             return []
-        cond = _prefix_range(Patient.search_last, last_f)
         if first_f:
-            cond = cond & _prefix_filter(Patient.search_first, first_f)
-        return [("name", cond)]
+            return [SearchStep("name", "last_first", _prefix(last_f) | _prefix(first_f, "first_"))]
+        return [SearchStep("name", "last", _prefix(last_f))]
     words = [v.fold(w) for w in text.split()]
     words = [w for w in words if w]
     if len(words) >= 2:
         a, b = words[0], words[-1]
         return [
-            (
-                "name",
-                _prefix_range(Patient.search_last, a) & _prefix_filter(Patient.search_first, b),
-            ),
-            (
-                "name",
-                _prefix_range(Patient.search_last, b) & _prefix_filter(Patient.search_first, a),
-            ),
+            SearchStep("name", "last_first", _prefix(a) | _prefix(b, "first_")),
+            SearchStep("name", "last_first", _prefix(b) | _prefix(a, "first_")),
         ]
     if not words:
         return []
     word = words[0]
     if word.isalpha():
         return [
-            ("name", _prefix_range(Patient.search_last, word)),
-            ("name", _prefix_range(Patient.search_first, word)),
+            SearchStep("name", "last", _prefix(word)),
+            SearchStep("name", "first", _prefix(word)),
         ]
     return _identifier_plan(text)
 
 
-def _identifier_plan(text: str) -> list[tuple[str, Any]]:
+def _identifier_plan(text: str) -> list[SearchStep]:
     """Account-number and member-id prefix lookups for text with digits in it."""
-    plan: list[tuple[str, Any]] = [("account", _prefix_range(Patient.account_number, text))]
+    plan = [SearchStep("account", "account", _prefix(text))]
     member = v.fold_member_id(text)
     if member:
-        plan.append(("member_id", _prefix_range(Coverage.member_id_search, member)))
+        plan.append(SearchStep("member_id", "member_id", _prefix(member)))
     return plan
 
 
@@ -483,6 +507,21 @@ _HIT_COLUMNS = (
 )
 
 
+@cache
+def _search_statement(lookup: str, include_inactive: bool):
+    """The prepared query for one lookup: this practice's patients (with their
+    coverage for member ids), at most `:limit`, only what a result row shows."""
+    query = select(*_HIT_COLUMNS)
+    if lookup == "member_id":
+        query = query.join(Coverage, Coverage.patient_id == Patient.id).where(
+            Coverage.practice_id == bindparam("practice_id")
+        )
+    query = query.where(Patient.practice_id == bindparam("practice_id"), LOOKUPS[lookup]())
+    if not include_inactive:
+        query = query.where(col(Patient.active).is_(True))
+    return query.limit(bindparam("limit", type_=Integer))
+
+
 def find_patients(
     ctx: Context, *, text: str, limit: int = SEARCH_LIMIT, include_inactive: bool = False
 ) -> list[PatientHit]:
@@ -490,37 +529,28 @@ def find_patients(
 
     Each lookup is a separate index range query, merged here, so every branch
     stays an index scan on both engines. Results are sorted by name and DOB.
+    The queries run on the session's connection without the ORM (nothing is
+    loaded into the session), and the search is audited as a read.
     """
     require(ctx, "patients:read", action="patient.search")
-    found: dict[int, PatientHit] = {}
-    for label, condition in search_plan(text):
-        query = select(*_HIT_COLUMNS)  # only what a result row shows
-        if label == "member_id":
-            query = query.join(Coverage, Coverage.patient_id == Patient.id).where(
-                Coverage.practice_id == ctx.practice_id
-            )
-        query = query.where(Patient.practice_id == ctx.practice_id, condition)
-        if not include_inactive:
-            query = query.where(col(Patient.active).is_(True))
-        for p in ctx.session.exec(query.limit(limit)):
-            hit = found.get(p.id)
-            if hit is None:
-                found[p.id] = PatientHit(
-                    p.id,
-                    p.account_number,
-                    p.last_name,
-                    p.first_name,
-                    p.dob,
-                    p.sex,
-                    p.mobile_phone or p.home_phone,
-                    [label],
-                )
-            elif label not in hit.matched:
-                hit.matched.append(label)
-    hits = sorted(
-        found.values(), key=lambda h: (h.last_name.lower(), h.first_name.lower(), h.dob, h.id)
-    )[:limit]
-    audit.record(
+    rows: dict[int, tuple] = {}
+    matched: dict[int, list[str]] = {}
+    connection = ctx.session.connection()
+    for step in search_plan(text):
+        params = {**step.params, "practice_id": ctx.practice_id, "limit": limit}
+        for row in connection.execute(_search_statement(step.lookup, include_inactive), params):
+            labels = matched.get(row[0])
+            if labels is None:
+                rows[row[0]] = tuple(row)
+                matched[row[0]] = [step.label]
+            elif step.label not in labels:
+                labels.append(step.label)
+    # (id, account, last, first, dob, sex, mobile, home), as _HIT_COLUMNS
+    best = sorted(rows.values(), key=lambda r: (r[2].lower(), r[3].lower(), r[4], r[0]))[:limit]
+    hits = [
+        PatientHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or r[7], matched[r[0]]) for r in best
+    ]
+    audit.record_read(
         ctx,
         action="patient.search",
         detail={"results": len(hits), "patient_ids": [h.id for h in hits]},
@@ -551,7 +581,7 @@ def patient_summaries(ctx: Context, *, patient_ids: list[int]) -> list[PatientHi
         for r in rows
     }
     hits = [by_id[i] for i in patient_ids if i in by_id]
-    audit.record(ctx, action="patient.summary", detail={"patient_ids": [h.id for h in hits]})
+    audit.record_read(ctx, action="patient.summary", detail={"patient_ids": [h.id for h in hits]})
     return hits
 
 

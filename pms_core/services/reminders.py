@@ -1496,7 +1496,7 @@ def list_reminders(
         )
         for r, patient_id, first, last in rows
     ]
-    audit.record(ctx, action="reminder.list", detail={"results": len(views)})
+    audit.record_read(ctx, action="reminder.list", detail={"results": len(views)})
     return views
 
 

@@ -257,7 +257,7 @@ def list_entries(
             .limit(limit)
         ).all()
     )
-    audit.record(
+    audit.record_read(
         ctx,
         action="waitlist.list",
         detail={"status": status, "patient_ids": [e.patient_id for e in entries]},

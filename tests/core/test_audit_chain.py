@@ -272,6 +272,7 @@ def test_no_phi_reaches_any_audit_column(engine, practice, uow):
         patients.get_patient(ctx, patient_id=patient.id)
     with pytest.raises(PermissionDenied), uow("auditor") as ctx:
         patients.find_patients(ctx, text="Vandermolen")
+    assert audit.flush_reads(engine)
 
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT * FROM audit_event")).mappings().all()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from pms_core import audit, ledger
+from pms_core.audit import flush_reads
 from pms_core.clock import FixedClock
 from pms_core.context import unit_of_work
 from pms_core.errors import Conflict, LedgerError, NotFound, PermissionDenied
@@ -510,6 +511,7 @@ def test_amounts_beyond_32_bits_are_stored_exactly(engine, practice, patients, u
 
 # --- the service seam: permissions and audit -----------------------------------------------
 def _events(engine, action: str) -> list[AuditEvent]:
+    assert flush_reads(engine)  # reads are audited in grouped commits
     with Session(engine) as s:
         return list(
             s.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, func, select
 
+from pms_core.audit import flush_reads
 from pms_core.errors import NotFound, ValidationError
 from pms_core.models import AuditEvent, IntakeItem, Patient
 from pms_core.services import coverages, patients
@@ -192,6 +193,7 @@ def test_search_results_are_sorted_by_name_and_limited(uow, searchable):
 def test_search_is_audited_with_ids_and_never_the_search_text(engine, uow, searchable):
     with uow("frontdesk") as ctx:
         patients.find_patients(ctx, text="smith, jo")
+    assert flush_reads(engine)  # searches are audited in grouped commits
     with Session(engine) as s:
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "patient.search")).one()
     assert event.outcome == "ok"
@@ -274,6 +276,7 @@ def test_summaries_for_a_pick_list_are_one_audited_read(engine, uow, searchable)
         hits = patients.patient_summaries(ctx, patient_ids=wanted)
     assert [h.id for h in hits] == [searchable["smithers"], searchable["smith_jo"]]
     assert hits[0].last_name == "Smithers" and hits[0].phone == "3125550102"
+    assert flush_reads(engine)  # reads are audited in grouped commits
     with Session(engine) as s:
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "patient.summary")).all()
     assert len(events) == 1

@@ -22,6 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
+from pms_core.audit import flush_reads
 from pms_core.context import unit_of_work
 from pms_core.errors import NotFound, PermissionDenied, ValidationError
 from pms_core.hookspecs import hookimpl
@@ -221,6 +222,7 @@ def attempts(engine, reminder_id: int | None = None) -> list[ReminderAttempt]:
 
 
 def events(engine, action: str) -> list[AuditEvent]:
+    assert flush_reads(engine)  # reads are audited in grouped commits
     with Session(engine) as s:
         return list(
             s.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))

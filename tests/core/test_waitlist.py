@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import Session, select
 
+from pms_core.audit import flush_reads
 from pms_core.context import unit_of_work
 from pms_core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from pms_core.models import (
@@ -436,6 +437,7 @@ def test_reads_are_audited_with_the_patients_shown_and_writes_need_schedule_writ
     add(uow, clock, patient_id, wl.short)
     with uow("manager") as ctx:
         assert len(waitlist.list_entries(ctx)) == 1
+    assert flush_reads(engine)  # reads are audited in grouped commits
     with Session(engine) as s:
         (event,) = s.exec(select(AuditEvent).where(AuditEvent.action == "waitlist.list")).all()
     assert json.loads(event.detail)["patient_ids"] == [patient_id]

@@ -552,8 +552,11 @@ class PmsApp(App[None]):
             if self.session_user is None or self._locked:
                 return False
             # Not offered on the screen it opens (its key would do nothing there).
-            return self.may(self._SCREEN_ACTIONS[action]) and not isinstance(
-                self.screen, self._top_screen_class(action)
+            # Compared by class name so the footer's first render does not
+            # import every screen module.
+            return (
+                self.may(self._SCREEN_ACTIONS[action])
+                and type(self.screen).__name__ != self._TOP_SCREEN_NAMES[action]
             )
         if action == "logout":
             return self.session_user is not None
@@ -619,6 +622,12 @@ class PmsApp(App[None]):
             self.screen.focus_first()
             return
         self.push_screen(RegisterScreen())
+
+    _TOP_SCREEN_NAMES = {
+        "schedule": "ScheduleScreen",
+        "waitlist": "WaitlistScreen",
+        "reminders": "RemindersScreen",
+    }
 
     @staticmethod
     def _top_screen_class(action: str) -> type[Screen]:
