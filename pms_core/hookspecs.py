@@ -35,6 +35,45 @@ def register_reminder_channels(register: Any) -> None:
     follows ``pms_core.services.reminders.ReminderChannel`` (see docs/plugins.md)."""
 
 
+@hookspec
+def register_scrub_rules(register: Any) -> None:
+    """Contribute claim scrub rules: ``register(rule)`` for each
+    ``pms_core.scrub.ScrubRule`` (a callable ``(claim, context) -> findings`` with
+    a ``code`` and a ``description``)."""
+
+
+@hookspec
+def register_payer_profiles(register: Any) -> None:
+    """Contribute payer profiles: ``register(pms_core.scrub.PayerProfile(...))`` with
+    the payer ids it covers, its timely filing limit and its own scrub rules."""
+
+
+@hookspec
+def register_clearinghouses(register: Any) -> None:
+    """Contribute clearinghouse transports: ``register(pms_core.transport.TransportType)``
+    (a name, the settings it takes, and ``open(settings) -> Transport``)."""
+
+
+@hookspec
+def register_claim_writers(register: Any) -> None:
+    """Contribute claim file writers: ``register(writer)`` for each
+    ``pms_core.edi.ClaimWriter`` (``kind`` "837P"/"837I", ``write``, ``validate``)."""
+
+
+@hookspec
+def register_response_readers(register: Any) -> None:
+    """Contribute readers of clearinghouse responses: ``register(reader)`` for each
+    ``pms_core.edi.ResponseReader`` (TA1, 999, 277CA, ...)."""
+
+
+# --- decide -------------------------------------------------------------------
+@hookspec(firstresult=True)
+def price_service(ctx: Any, code: str, modifiers: tuple[str, ...], payer_id: int | None) -> Any:
+    """The charge for one unit of ``code`` with ``modifiers`` (billed to the payer
+    with database id ``payer_id``, or None for self-pay), as ``Money``; None to
+    leave it to the next plugin and finally to the practice's fee schedule."""
+
+
 # --- notify -------------------------------------------------------------------
 @hookspec
 def patient_registered(ctx: Any, patient_id: int) -> None:
@@ -71,3 +110,14 @@ def appointment_cancelled(ctx: Any, appointment_id: int) -> None:
 def appointment_status_changed(ctx: Any, appointment_id: int, status: str) -> None:
     """An appointment moved along its status flow (confirmed, arrived, in_room,
     completed, no_show) after commit."""
+
+
+@hookspec
+def charges_posted(ctx: Any, encounter_id: int, charge_ids: list[int]) -> None:
+    """An encounter's charges were posted to the ledger (after commit)."""
+
+
+@hookspec
+def claim_status_changed(ctx: Any, claim_id: int, status: str, previous: str) -> None:
+    """A claim moved along its lifecycle (after commit): built, scrubbed, ready,
+    submitted, accepted, rejected, acknowledged, ..., with the status it left."""

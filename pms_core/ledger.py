@@ -23,7 +23,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from pms_core.errors import Conflict, LedgerError, NotFound
-from pms_core.models import Coverage, JournalEntry, Location, Patient, Payer, Posting, Provider
+from pms_core.models import (
+    Charge,
+    Coverage,
+    JournalEntry,
+    Location,
+    Patient,
+    Payer,
+    Posting,
+    Provider,
+)
 from pms_core.money import Money
 
 if TYPE_CHECKING:
@@ -65,6 +74,7 @@ class Line:
     payer_id: int | None = None
     provider_id: int | None = None
     location_id: int | None = None
+    charge_id: int | None = None  # the service line this money belongs to
 
 
 def post(
@@ -141,6 +151,7 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
             payer_id=p.payer_id,
             provider_id=p.provider_id,
             location_id=p.location_id,
+            charge_id=p.charge_id,
         )
         for p in postings
     ]
@@ -197,6 +208,8 @@ def _check_lines(lines: Sequence[Line]) -> None:
             raise LedgerError(f"posting {i}: {account} needs a payer")
         if line.coverage_id is not None and line.patient_id is None:
             raise LedgerError(f"posting {i}: a coverage line needs its patient")
+        if line.charge_id is not None and line.patient_id is None:
+            raise LedgerError(f"posting {i}: a charge line needs its patient")
     total = Money.sum(line.amount for line in lines)
     if total:
         raise LedgerError(f"entry does not balance: postings sum to {total}, not 0.00")
@@ -208,6 +221,7 @@ _DIMENSIONS = (
     ("payer_id", Payer),
     ("provider_id", Provider),
     ("location_id", Location),
+    ("charge_id", Charge),
 )
 
 
@@ -229,6 +243,12 @@ def _check_dimensions(session: Session, practice_id: int, lines: Sequence[Line])
             label = attr.removesuffix("_id")
             raise LedgerError(f"{label} {missing[0]} not found in this practice")
     for i, line in enumerate(lines, start=1):
+        if line.charge_id is not None:
+            charge = found["charge_id"][line.charge_id]
+            if charge.patient_id != line.patient_id:
+                raise LedgerError(
+                    f"posting {i}: charge {line.charge_id} is not patient {line.patient_id}'s"
+                )
         if line.coverage_id is None:
             continue
         coverage = found["coverage_id"][line.coverage_id]
@@ -263,6 +283,7 @@ def _write(session: Session, entry: JournalEntry, lines: Sequence[Line]) -> Jour
             payer_id=line.payer_id,
             provider_id=line.provider_id,
             location_id=line.location_id,
+            charge_id=line.charge_id,
         )
         for line in lines
     )

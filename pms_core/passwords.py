@@ -17,6 +17,7 @@ def _dummy_hash() -> str:
     every start of the TUI and CLI would otherwise pay."""
     return _hasher.hash("not-a-real-password")
 
+
 MIN_LENGTH = 8
 
 
@@ -26,7 +27,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

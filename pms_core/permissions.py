@@ -30,6 +30,12 @@ PERMISSIONS: dict[str, str] = {
     "schedule:manage": "set up rooms, appointment types, availability and its exceptions",
     "reminders:read": "see reminders and their delivery attempts",
     "reminders:send": "send reminders and change reminder rules, templates and channels",
+    "charges:write": "capture encounters, their diagnoses and charges",
+    "charges:post": "post charges to the ledger and void posted charges",
+    "claims:read": "see claims, their findings, history, batches and acknowledgments",
+    "claims:write": "build, scrub, correct and void claims; import and work acknowledgments",
+    "claims:submit": "submit claims to clearinghouses and poll them for responses",
+    "billing:setup": "keep fee schedules and code lists",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -47,7 +53,16 @@ _FRONT = frozenset(
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": _ALL,
-    "biller": _FRONT | {"ledger:post"},
+    "biller": _FRONT
+    | {
+        "ledger:post",
+        "charges:write",
+        "charges:post",
+        "claims:read",
+        "claims:write",
+        "claims:submit",
+        "billing:setup",
+    },
     "frontdesk": _FRONT | {"schedule:overbook"},
     "manager": frozenset(
         {
@@ -57,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "schedule:read",
             "schedule:manage",
             "reminders:read",
+            "claims:read",
         }
     ),
     "auditor": frozenset({"audit:read"}),

@@ -895,11 +895,11 @@ def member_id_search(member_id: str) -> str:
 DEMO_PRACTICE = {
     "name": "Prairie Oak Family Medicine",
     "taxonomy": "261QP2300X",
-    "tin": "074419263",
+    "tin": "364419263",
     "address1": "415 Prairie Oak Dr",
     "city": "Springfield",
     "state": "IL",
-    "zip": "62704",
+    "zip": "627041520",
     "phone": "2175550100",
     "time_zone": "America/Chicago",
 }
@@ -910,7 +910,7 @@ DEMO_LOCATIONS = (
         "address1": "415 Prairie Oak Dr",
         "city": "Springfield",
         "state": "IL",
-        "zip": "62704",
+        "zip": "627041520",
         "phone": "2175550100",
     },
     {
@@ -919,7 +919,7 @@ DEMO_LOCATIONS = (
         "address1": "120 E Plummer Blvd",
         "city": "Chatham",
         "state": "IL",
-        "zip": "62629",
+        "zip": "626291204",
         "phone": "2175550120",
     },
     {
@@ -929,7 +929,7 @@ DEMO_LOCATIONS = (
         "address2": "Suite 100",
         "city": "Springfield",
         "state": "IL",
-        "zip": "62704",
+        "zip": "627043811",
         "phone": "2175550130",
     },
 )

@@ -26,7 +26,12 @@ from pms_core.context import unit_of_work
 from pms_core.db import make_engine
 from pms_core.migrations.runner import upgrade
 from pms_core.plugins import get_plugin_manager
-from tests.pgcluster import PostgresUnavailable, ScratchDatabases, start_throwaway_cluster
+from tests.pgcluster import (
+    PostgresUnavailable,
+    PreparedCopies,
+    ScratchDatabases,
+    start_throwaway_cluster,
+)
 
 ENGINES = ["sqlite", "postgres"]
 
@@ -73,6 +78,16 @@ def pg_template(pg_admin_url):
     databases.close()
 
 
+@pytest.fixture(scope="session")
+def pg_copies(pg_admin_url, pg_template):
+    """Fresh copies of the template, made ahead of the tests that take them."""
+    databases = ScratchDatabases(pg_admin_url)
+    copies = PreparedCopies(databases, pg_template)
+    yield copies
+    copies.close()
+    databases.close()  # drops every copy, taken or not
+
+
 @pytest.fixture
 def pg_databases(pg_admin_url):
     """Make scratch PostgreSQL databases (`.create(prefix)`); dropped after the test."""
@@ -98,8 +113,10 @@ def db_url(request, tmp_path):
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    yield request.getfixturevalue("pg_databases").create("pms_t", template=template)
+    copies = request.getfixturevalue("pg_copies")
+    url = copies.take()
+    yield url
+    copies.release(url)
 
 
 @pytest.fixture

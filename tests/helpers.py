@@ -21,12 +21,12 @@ PASSWORD = "correct-horse-9"
 PRACTICE_FIELDS = dict(
     name="Maple Family Medicine",
     group_npi="1234567893",
-    tin="123456789",
+    tin="364512987",
     taxonomy="207Q00000X",
     address1="100 Test Way",
     city="Springfield",
     state="IL",
-    zip="62701",
+    zip="627011234",
     time_zone="America/Chicago",
 )
 
@@ -60,7 +60,7 @@ def make_practice(
             address1="100 Test Way",
             city="Springfield",
             state="IL",
-            zip="62701",
+            zip="627011234",
             default_pos="11",
         ).id
         fx.provider_id = insert_provider(

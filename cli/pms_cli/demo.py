@@ -22,6 +22,9 @@ def _report(summary: DemoSummary) -> None:
         f"  coverages  {summary.coverages} ({summary.with_secondary} secondary)",
         f"  intake     {summary.intake_items} items",
         f"  ledger     {summary.opening_balances} opening balances",
+        f"  schedule   {summary.appointments} appointments",
+        f"  billing    {summary.encounters} encounters charged, {summary.claims} claims "
+        f"({summary.claims_submitted} submitted to the demo clearinghouse folder)",
         f"  users      {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})",
     ]
     click.echo("\n".join(lines), err=True)

@@ -76,6 +76,8 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         appt,
         audit_cmds,
         auth_cmds,
+        charge_cmds,
+        claim_cmds,
         config_cmds,
         coverage,
         demo,
@@ -103,6 +105,8 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         waitlist_cmds,
         remind,
         config_cmds,
+        charge_cmds,
+        claim_cmds,
         demo,
         tui_cmd,
     ):

@@ -1,6 +1,24 @@
 """All tables. Importing this module registers them on `SQLModel.metadata`."""
 
 from pms_core.models.audit import AuditEvent, AuditHead
+from pms_core.models.billing import (
+    Acknowledgment,
+    BatchClaim,
+    Charge,
+    Claim,
+    ClaimDiagnosis,
+    ClaimEvent,
+    ClaimFinding,
+    ClaimLine,
+    Clearinghouse,
+    CodeEntry,
+    Encounter,
+    EncounterDiagnosis,
+    FeeSchedule,
+    FeeScheduleItem,
+    InboundFile,
+    SubmissionBatch,
+)
 from pms_core.models.ledger import JournalEntry, Posting
 from pms_core.models.people import Coverage, IntakeItem, Patient
 from pms_core.models.practice import Location, Payer, Practice, Provider
@@ -27,6 +45,7 @@ from pms_core.models.schedule import (
 from pms_core.models.security import AuthToken, Role, Setting, User
 
 __all__ = [
+    "Acknowledgment",
     "Appointment",
     "AppointmentSeries",
     "AppointmentType",
@@ -36,7 +55,21 @@ __all__ = [
     "AuthToken",
     "AvailabilityException",
     "AvailabilityTemplate",
+    "BatchClaim",
+    "Charge",
+    "Claim",
+    "ClaimDiagnosis",
+    "ClaimEvent",
+    "ClaimFinding",
+    "ClaimLine",
+    "Clearinghouse",
+    "CodeEntry",
     "Coverage",
+    "Encounter",
+    "EncounterDiagnosis",
+    "FeeSchedule",
+    "FeeScheduleItem",
+    "InboundFile",
     "IntakeItem",
     "JournalEntry",
     "Location",
@@ -55,6 +88,7 @@ __all__ = [
     "Role",
     "Room",
     "Setting",
+    "SubmissionBatch",
     "User",
     "WaitlistEntry",
     "WaitlistOffer",

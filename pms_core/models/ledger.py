@@ -57,3 +57,4 @@ class Posting(SQLModel, table=True):
     payer_id: int | None = Field(default=None, foreign_key="payer.id")
     provider_id: int | None = Field(default=None, foreign_key="provider.id")
     location_id: int | None = Field(default=None, foreign_key="location.id")
+    charge_id: int | None = Field(default=None, foreign_key="charge.id", index=True)

@@ -71,3 +71,5 @@ class Payer(SQLModel, table=True):
     zip: str | None = Field(default=None, max_length=9)
     phone: str | None = Field(default=None, max_length=10)
     active: bool = Field(default=True)
+    # Where its claims go; None: the practice's default clearinghouse.
+    clearinghouse_id: int | None = Field(default=None, foreign_key="clearinghouse.id")

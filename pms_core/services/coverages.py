@@ -175,7 +175,9 @@ def list_coverages(
     if not include_inactive:
         query = query.where(Coverage.active == True)  # noqa: E712
     rows = ctx.session.exec(query).all()
-    audit.record_read(ctx, action="coverage.list", patient_id=patient_id, detail={"results": len(rows)})
+    audit.record_read(
+        ctx, action="coverage.list", patient_id=patient_id, detail={"results": len(rows)}
+    )
     return [CoverageView(c, name) for c, name in rows]
 
 

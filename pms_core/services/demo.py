@@ -38,6 +38,7 @@ from pms_core.ledger import Account, Line
 from pms_core.migrations.runner import upgrade
 from pms_core.money import Money
 from pms_core.services.coverages import add_coverage
+from pms_core.services.demo_billing import build_billing
 from pms_core.services.demo_schedule import build_schedule
 from pms_core.services.ledger import post_entry
 from pms_core.services.patients import IntakeInput, register_patient
@@ -77,6 +78,9 @@ class DemoSummary:
     intake_items: int
     opening_balances: int = 0
     appointments: int = 0
+    encounters: int = 0
+    claims: int = 0
+    claims_submitted: int = 0
     users: dict[str, int] = field(default_factory=dict)
     replaced: bool = False
     seconds: float = 0.0
@@ -264,6 +268,16 @@ def build_demo(
             pm=pm,
             clock=clock,
         )
+    billing = build_billing(
+        engine,
+        users=users,
+        payer_ids=payer_ids,
+        today=today,
+        rng=synth.rng,
+        pm=pm,
+        clock=clock,
+        clearinghouse_dir=_clearinghouse_dir(engine),
+    )
 
     return DemoSummary(
         database=describe(engine),
@@ -280,10 +294,24 @@ def build_demo(
         intake_items=counts["intake"],
         opening_balances=counts["opening"],
         appointments=schedule.appointments if schedule else 0,
+        encounters=billing.encounters,
+        claims=billing.claims,
+        claims_submitted=billing.submitted,
         users=users,
         replaced=replaced,
         seconds=time.perf_counter() - started,
     )
+
+
+def _clearinghouse_dir(engine: Engine) -> Path:
+    """Where the demo clearinghouse's folders go: beside a SQLite database file,
+    else in the user data directory."""
+    path = _sqlite_file(engine)
+    if path is not None:
+        return path.parent / f"{path.stem}-clearinghouse"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("pms", appauthor=False)) / "demo-clearinghouse"
 
 
 def _opening_balances(

@@ -22,7 +22,9 @@ from pms_core.models import (
     Appointment,
     AppointmentSeries,
     AppointmentType,
+    Claim,
     Coverage,
+    Encounter,
     IntakeItem,
     Location,
     Patient,
@@ -174,7 +176,10 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
 
         # opening balances from the "previous system", posted through the ledger
         entries = s.exec(text("SELECT kind, COUNT(*) FROM journal_entry GROUP BY kind")).all()
-        assert dict(entries) == {"opening_balance": summary.opening_balances}
+        assert dict(entries) == {
+            "opening_balance": summary.opening_balances,
+            "charge": summary.encounters,  # one entry per visit charged
+        }
         assert 0 < summary.opening_balances < N
         totals = ledger.account_balances(s, summary.practice_id)
         assert Money.sum(totals.values()) == Money(0)
@@ -199,6 +204,15 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
         }
         assert future and {a.status for a in future} <= {"booked", "cancelled"}
         assert count(s, AppointmentSeries) == 1 and count(s, WaitlistEntry) >= 1
+
+        # every visit seen is charged, billed and scrubbed clean; those before
+        # today went to the demo clearinghouse folder
+        completed = [a for a in past if a.status == "completed"]
+        assert summary.encounters == len(completed) == count(s, Encounter) > 0
+        claims = s.exec(select(Claim)).scalars().all()
+        assert len(claims) == summary.claims >= summary.encounters
+        assert {c.status for c in claims} <= {"ready", "submitted"}
+        assert sum(c.status == "submitted" for c in claims) == summary.claims_submitted > 0
     engine.dispose()
 
 

@@ -43,12 +43,27 @@ ALL = {
     "schedule:manage",
     "reminders:read",
     "reminders:send",
+    "charges:write",
+    "charges:post",
+    "claims:read",
+    "claims:write",
+    "claims:submit",
+    "billing:setup",
+}
+BILLING = {
+    "charges:write",
+    "charges:post",
+    "claims:read",
+    "claims:write",
+    "claims:submit",
+    "billing:setup",
 }
 SCHEDULE_DESK = {"schedule:read", "schedule:write", "reminders:read"}
 EXPECTED: dict[str, set[str]] = {
     "admin": set(ALL),
     "biller": {"patients:read", "patients:write", "coverages:write", "ledger:read", "ledger:post"}
-    | SCHEDULE_DESK,
+    | SCHEDULE_DESK
+    | BILLING,
     "frontdesk": {"patients:read", "patients:write", "coverages:write", "ledger:read"}
     | SCHEDULE_DESK
     | {"schedule:overbook"},
@@ -59,6 +74,7 @@ EXPECTED: dict[str, set[str]] = {
         "schedule:read",
         "schedule:manage",
         "reminders:read",
+        "claims:read",
     },
     "auditor": {"audit:read"},
 }
@@ -199,11 +215,48 @@ def call_for(permission: str, role: str, env) -> Callable:
             appointment_service.book(ctx, **args, starts_at=at)
         args["patient_id"] = _new_patient(engine, practice, clock, pm, f"{tag}Over")
         return lambda ctx: appointment_service.book(ctx, **args, starts_at=at, overbook=True)
+    if permission in BILLING:
+        return _billing_call(permission, role, env)
     if permission == "schedule:manage":
         return lambda ctx: schedule_setup.add_room(
             ctx, location_id=practice.location_id, name=f"Room {tag}"
         )
     raise AssertionError(f"no representative call for {permission}")
+
+
+def _billing_call(permission: str, role: str, env) -> Callable:
+    from pms_core.services import charges, claims, fees
+
+    engine, practice, clock, pm = env
+    tag = role.title()
+    if permission == "billing:setup":
+        return lambda ctx: fees.import_fee_schedule(
+            ctx, rows=[{"code": "99213", "amount": f"{100 + ROLES.index(role)}.00"}]
+        )
+    if permission == "claims:read":
+        return lambda ctx: claims.list_claims(ctx)
+    if permission == "claims:submit":
+        from pms_core.services import submission
+
+        return lambda ctx: submission.submit_claims(ctx)  # nothing ready: an empty answer
+    patient_id = _new_patient(engine, practice, clock, pm, tag)
+    with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
+        if not fees.list_fees(ctx):
+            fees.import_fee_schedule(ctx, rows=[{"code": "99213", "amount": "100.00"}])
+        encounter_id = charges.create_encounter(
+            ctx,
+            patient_id=patient_id,
+            provider_id=practice.provider_id,
+            location_id=practice.location_id,
+            date_of_service=date(2026, 2, 27),
+            diagnoses=["I10"],
+        ).id
+        charges.add_charge(ctx, encounter_id=encounter_id, code="99213")
+    if permission == "charges:write":
+        return lambda ctx: charges.add_charge(ctx, encounter_id=encounter_id, code="99213")
+    if permission == "charges:post":
+        return lambda ctx: charges.post_encounter(ctx, encounter_id=encounter_id)
+    return lambda ctx: claims.build_claims(ctx, patient_id=patient_id)  # claims:write
 
 
 def denials(engine, user_id: int) -> list[AuditEvent]:

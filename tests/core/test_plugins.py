@@ -45,7 +45,11 @@ def test_first_party_x12_plugin_is_loaded_from_its_entry_point():
     assert load_errors(pm) == []
     info = {p.name: p for p in describe_plugins(pm)}
     assert info["x12"].module == "pms_x12.plugin"
-    assert info["x12"].hooks == ["register_commands"]
+    assert info["x12"].hooks == [
+        "register_claim_writers",
+        "register_commands",
+        "register_response_readers",
+    ]
 
 
 def test_misspelled_hook_fails_loudly():

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from pms_core.clock import FixedClock
 from pms_core.context import unit_of_work
 from pms_core.ledger import Account, Line
-from pms_core.models import Appointment, Patient, Reminder, ReminderRule
+from pms_core.models import Appointment, Claim, Coverage, Patient, Reminder, ReminderRule
 from pms_core.money import Money
 from pms_core.services import appointments, auth, schedule_setup, waitlist
 from pms_core.services.coverages import add_coverage
@@ -416,3 +416,99 @@ def seed_reminders(data: SeededData, seed: ScheduleSeed) -> dict[str, int]:
             ids[name] = reminder.id
         s.commit()
     return ids
+
+
+# --- billing ------------------------------------------------------------------------
+def data_uow(data: SeededData):
+    """`uow(role)` for the seeded practice (what tests.billing_helpers expects)."""
+
+    def _open(role: str = "admin"):
+        return unit_of_work(
+            data.engine, user_id=data.practice.users[role], pm=data.pm, clock=data.clock
+        )
+
+    return _open
+
+
+@dataclass
+class ClaimsSeed:
+    """What `seed_claims` made: the billing patients and claim ids by name."""
+
+    billing: object  # tests.billing_helpers.Billing
+    claim_ids: dict[str, int]
+    numbers: dict[str, str]
+
+
+def seed_claims(data: SeededData, outbox) -> ClaimsSeed:
+    """Claims in several worklists, through the services (the fee schedule and
+    patients of `tests.billing_helpers.setup_billing`; visits on 2026-02-20):
+
+    - sent: Claimwell, Testana 93000, submitted to a directory clearinghouse
+      (`outbox`) and acknowledged by a 277CA with payer claim number PCN-5521
+    - rejected: Claimwell, Testana 97110, submitted with it and rejected by the
+      277CA (no payer claim number on file)
+    - ready: Claimwell, Testana 99213 + 36415 (E11.9, I10), scrubbed clean
+    - errors: Claimwell, Testkid 99213, scrubbed with the subscriber's member id
+      and birth date missing (changed behind the services' back)
+    - draft: Doe, Jane 99214-25, built and not scrubbed
+    """
+    from pms_core.services import claims, submission
+    from tests.billing_helpers import setup_billing, visit
+    from tests.x12_responses import ClaimVerdict, ack_277ca, ack_999
+
+    uow = data_uow(data)
+    practice = data.practice
+    billing = setup_billing(uow, practice)
+    with uow("admin") as ctx:
+        folders = {name: outbox / name for name in ("outbox", "inbox", "archive")}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        submission.add_clearinghouse(
+            ctx,
+            name="Test Exchange",
+            transport="directory",
+            settings={k: str(v) for k, v in folders.items()},
+            sender_id="PRACTICE01",
+            receiver_id="CLEARHOUSE",
+            receiver_name="Test Exchange",
+            contact_name="Billing Office",
+            contact_phone="2175550100",
+            default=True,
+        )
+    ids: dict[str, int] = {}
+    visit(uow, practice, billing.patient_id, lines=(("93000", (), 1),))
+    visit(uow, practice, billing.patient_id, lines=(("97110", (), 1),))
+    with uow("biller") as ctx:
+        sent, rejected = claims.build_claims(ctx).claims
+        claims.scrub_claims(ctx, claim_ids=[sent.id, rejected.id])
+        ids.update(sent=sent.id, rejected=rejected.id)
+    with uow("biller") as ctx:
+        (result,) = submission.submit_claims(ctx, claim_ids=[sent.id, rejected.id])
+        assert result.status == "sent", result
+        submission.import_response(ctx, name="batch.999", data=ack_999(1, {"0001": "A"}))
+        verdicts = [
+            ClaimVerdict(sent.claim_number, True, "55", "PCN-5521"),
+            ClaimVerdict(rejected.claim_number, False, "48"),
+        ]
+        submission.import_response(ctx, name="claims.277", data=ack_277ca(verdicts))
+    visit(
+        uow,
+        practice,
+        billing.patient_id,
+        lines=(("99213", (), (1, 2)), ("36415", (), 1)),
+    )
+    visit(uow, practice, billing.dependent_id)
+    visit(uow, practice, data.jane_id, lines=(("99214", ("25",), 1),), diagnoses=("I10",))
+    with uow("biller") as ctx:
+        ready, kid, jane = claims.build_claims(ctx).claims
+        ids.update(ready=ready.id, errors=kid.id, draft=jane.id)
+    with Session(data.engine) as s:
+        coverage = s.get(Coverage, kid.coverage_id)
+        coverage.subscriber_dob, coverage.member_id = None, ""
+        s.add(coverage)
+        s.commit()
+    with uow("biller") as ctx:
+        claims.scrub_claims(ctx, claim_ids=[ready.id, kid.id])
+    with Session(data.engine) as s:
+        numbers = {name: s.get(Claim, claim_id).claim_number for name, claim_id in ids.items()}
+    return ClaimsSeed(billing, ids, numbers)

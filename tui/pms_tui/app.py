@@ -189,6 +189,14 @@ class PmsApp(App[None]):
             priority=True,
         ),
         Binding(
+            "f6",
+            "claims",
+            "Claims",
+            id="claims.worklist",
+            tooltip="The claims worklists: build, scrub, submit, correct and void",
+            priority=True,
+        ),
+        Binding(
             "ctrl+l",
             "lock",
             "Lock",
@@ -223,6 +231,7 @@ class PmsApp(App[None]):
         "schedule": "schedule:read",
         "waitlist": "schedule:read",
         "reminders": "reminders:read",
+        "claims": "claims:read",
     }
 
     class SessionEnded(Message):
@@ -627,10 +636,12 @@ class PmsApp(App[None]):
         "schedule": "ScheduleScreen",
         "waitlist": "WaitlistScreen",
         "reminders": "RemindersScreen",
+        "claims": "ClaimsScreen",
     }
 
     @staticmethod
     def _top_screen_class(action: str) -> type[Screen]:
+        from pms_tui.screens.claims import ClaimsScreen
         from pms_tui.screens.reminders import RemindersScreen
         from pms_tui.screens.schedule import ScheduleScreen
         from pms_tui.screens.waitlist import WaitlistScreen
@@ -639,6 +650,7 @@ class PmsApp(App[None]):
             "schedule": ScheduleScreen,
             "waitlist": WaitlistScreen,
             "reminders": RemindersScreen,
+            "claims": ClaimsScreen,
         }[action]
 
     async def _open_top_screen(self, action: str) -> None:
@@ -673,6 +685,10 @@ class PmsApp(App[None]):
     async def action_reminders(self) -> None:
         """Open the reminders worklist."""
         await self._open_top_screen("reminders")
+
+    async def action_claims(self) -> None:
+        """Open the claims worklists."""
+        await self._open_top_screen("claims")
 
     def open_plugin_screen(self, spec: ScreenSpec) -> None:
         if self.session_user is None or self._locked:
@@ -752,6 +768,14 @@ class PmsApp(App[None]):
                     "Schedule: reminders",
                     "Reminders due, sent, failed and skipped (f4)",
                     self.action_reminders,
+                )
+            )
+        if user.may("claims:read"):
+            commands.append(
+                PaletteCommand(
+                    "Claims: worklist",
+                    "Claims by worklist: build, scrub, submit, correct and void (f6)",
+                    self.action_claims,
                 )
             )
         commands += [

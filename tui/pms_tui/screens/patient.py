@@ -47,6 +47,13 @@ class PatientScreen(Screen):
             tooltip="Edit this patient's demographics",
         ),
         Binding(
+            "c",
+            "charges",
+            "Charges",
+            id="patient.charges",
+            tooltip="Enter charges for a visit of this patient",
+        ),
+        Binding(
             "f5",
             "reload",
             "Reload",
@@ -203,12 +210,38 @@ class PatientScreen(Screen):
         if saved:
             self.load()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "charges":
+            return self.app.may("charges:write")
+        return True
+
+    def action_charges(self) -> None:
+        from pms_tui.screens.charges import ChargeEntryScreen
+
+        if self.check_action("charges", ()):
+            self.app.push_screen(ChargeEntryScreen(self.patient_id), self._charged)
+
+    def _charged(self, encounter_id: int | None) -> None:
+        if encounter_id is not None:
+            self.load()  # the balance may have changed
+
     def palette_commands(self) -> list[PaletteCommand]:
         return [
             PaletteCommand(
                 "Patient: edit", "Edit this patient's demographics (e)", self.action_edit
             ),
             PaletteCommand("Patient: reload", "Load the record again (f5)", self.action_reload),
+            *(
+                [
+                    PaletteCommand(
+                        "Patient: enter charges",
+                        "Enter charges for a visit of this patient (c)",
+                        self.action_charges,
+                    )
+                ]
+                if self.check_action("charges", ())
+                else []
+            ),
             PaletteCommand(
                 "Patient: back", "Back to the previous screen (escape)", self.action_back
             ),

@@ -274,6 +274,23 @@ STATUS_SERVICES = {
     "no_show": mark_no_show,
 }
 WRITE_ACTIONS = frozenset({"book", "find_slot", *ACTION_BY_NAME})
+# An appointment's visit can be billed unless it did not take place.
+NOT_SEEN = frozenset({"cancelled", "no_show"})
+
+
+def _charges_binding(prefix: str) -> Binding:
+    return Binding(
+        "e",
+        "charges",
+        "Charges",
+        id=f"{prefix}.charges",
+        tooltip="Enter charges for the appointment's visit",
+        show=False,
+    )
+
+
+def may_enter_charges(app, row: AppointmentRow) -> bool:
+    return app.may("charges:write") and row.status not in NOT_SEEN
 
 
 def _action_bindings(prefix: str) -> list[Binding]:
@@ -321,6 +338,7 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
 
     BINDINGS = [
         *_action_bindings("appointment"),
+        _charges_binding("appointment"),
         Binding("escape", "close", "Close", id="appointment.close", tooltip="Back to the schedule"),
     ]
 
@@ -378,6 +396,8 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
         self.query_one("#appt-detail", Static).update(Text("\n").join(lines))
         possible = [a for a in ACTIONS if self.check_action(a.name, ())]
         help_text = "   ".join(f"{a.key} {a.label}" for a in possible)
+        if self.check_action("charges", ()):
+            help_text += ("   " if help_text else "") + "e Charges"
         self.query_one("#appt-actions", Static).update(
             help_text or "Nothing can be done with this appointment now."
         )
@@ -388,6 +408,8 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
             return self.app.may("schedule:write") and ACTION_BY_NAME[action].possible(
                 self.row.status
             )
+        if action == "charges":
+            return may_enter_charges(self.app, self.row)
         return True
 
     def _choose(self, name: str) -> None:
@@ -413,6 +435,9 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
 
     def action_check_out(self) -> None:
         self._choose("check_out")
+
+    def action_charges(self) -> None:
+        self._choose("charges")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -478,6 +503,7 @@ class ScheduleView(Screen):
             priority=True,
         ),
         *_action_bindings("schedule"),
+        _charges_binding("schedule"),
         Binding(
             "b",
             "book",
@@ -685,6 +711,8 @@ class ScheduleView(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITE_ACTIONS:
             return self.app.may("schedule:write")
+        if action == "charges":
+            return self.app.may("charges:write")
         return True
 
     def action_open(self) -> None:
@@ -807,6 +835,8 @@ class ScheduleView(Screen):
             )
         elif name == "reschedule":
             self._reschedule(row)
+        elif name == "charges":
+            self._enter_charges(row)
         elif name == "room" and row.room_id is None and self.choices is not None:
             rooms = [(r.id, r.name) for r in self.choices.rooms_at(row.location_id)]
 
@@ -846,6 +876,29 @@ class ScheduleView(Screen):
 
     def action_check_out(self) -> None:
         self._act_on_target("check_out")
+
+    def action_charges(self) -> None:
+        self._act_on_target("charges")
+
+    def _enter_charges(self, row: AppointmentRow) -> None:
+        """Charge entry for the appointment's visit: its patient, provider,
+        location and day; the encounter is linked to the appointment."""
+        from pms_tui.screens.charges import ChargeEntryScreen
+
+        if not may_enter_charges(self.app, row):
+            self.notify(
+                "A cancelled or missed appointment has no visit to bill.", severity="warning"
+            )
+            return
+        self.app.push_screen(
+            ChargeEntryScreen(
+                row.patient_id,
+                appointment_id=row.appointment_id,
+                provider_id=row.provider_id,
+                location_id=row.location_id,
+                date_of_service=row.local_start.date(),
+            )
+        )
 
     @work(thread=True, group="schedule-change")
     def _change(self, name: str, row: AppointmentRow, grant, room_id: int | None) -> None:

@@ -1,0 +1,13 @@
+"""The pms_clearinghouse plugin: directory and SFTP transports to clearinghouses."""
+
+from __future__ import annotations
+
+from pms_clearinghouse.directory import DIRECTORY
+from pms_clearinghouse.sftp import SFTP
+from pms_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_clearinghouses(register) -> None:
+    register(DIRECTORY)
+    register(SFTP)

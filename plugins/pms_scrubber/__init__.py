@@ -1,0 +1,1 @@
+"""pms_scrubber: see plugin.py."""
