@@ -51,35 +51,12 @@ from pms_clearinghouse.common import (
     temp_name,
     text_setting,
 )
-from pms_core.transport import InboundFile, OutboundFile, Setting, TransportError, TransportType
+from pms_clearinghouse.sftp_settings import KIND, SETTINGS, SFTP_TYPE
+from pms_core.transport import InboundFile, OutboundFile, TransportError, TransportType
 
 log = logging.getLogger(__name__)
 
-KIND = "sftp"
 T = TypeVar("T")
-
-SETTINGS = (
-    Setting("host", "SFTP server host name or IP address", required=True),
-    Setting("port", "SFTP server port", default="22"),
-    Setting("username", "login name at the clearinghouse", required=True),
-    Setting("password", "login password (set this or private_key)", secret=True),
-    Setting("private_key", "path to a private key file to log in with instead of a password"),
-    Setting("passphrase", "passphrase of the private key file, if it has one", secret=True),
-    Setting(
-        "host_key",
-        "the server's public host key as the clearinghouse publishes it: an OpenSSH line "
-        "('ssh-ed25519 AAAA...') or a fingerprint ('SHA256:...'), one per line; "
-        "required unless known_hosts is set",
-    ),
-    Setting("known_hosts", "path to an OpenSSH known_hosts file listing the server"),
-    Setting("outbox", "remote folder submitted files are uploaded to", required=True),
-    Setting("inbox", "remote folder responses are downloaded from", required=True),
-    Setting(
-        "archive",
-        "remote folder acknowledged responses are moved to (when not set they are deleted)",
-    ),
-    Setting("timeout", "seconds to wait for the server to connect or answer", default="30"),
-)
 
 _FINGERPRINT = re.compile(r"SHA256:([A-Za-z0-9+/]{43})=?")
 _BYTES_PER_EXTRA_SECOND = 64 * 1024
@@ -270,10 +247,7 @@ def open_sftp(settings: Mapping[str, str | None]) -> SftpTransport:
 
 
 SFTP = TransportType(
-    name=KIND,
-    description="SFTP server of the clearinghouse (host key verified)",
-    settings=SETTINGS,
-    open=open_sftp,
+    name=KIND, description=SFTP_TYPE.description, settings=SETTINGS, open=open_sftp
 )
 
 
