@@ -91,7 +91,21 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "speed": f"{cpu_reference():.2f} s",
     }
+
+
+def cpu_reference() -> float:
+    """Seconds for a fixed pure-Python loop (10 million additions): how fast this
+    shared VM's CPU was during the run, so figures from different runs compare.
+    The absolute targets (20 ms, 1.5 s) move with it; the ratios much less."""
+    best = float("inf")
+    for _ in range(3):
+        t, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 # --- (b) patient search ----------------------------------------------------------------
@@ -389,7 +403,8 @@ def main(argv: list[str] | None = None) -> None:
     m = machine()
     print(
         f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram']} RAM, Python {m['python']}, "
-        f"SQLite {m['sqlite']}, load average at start {m['load']}"
+        f"SQLite {m['sqlite']}, load average at start {m['load']}, "
+        f"CPU reference loop {m['speed']}"
     )
     db = args.db
     if args.reuse and db.exists() and sidecar(db).exists():
