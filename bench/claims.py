@@ -442,7 +442,7 @@ def _posted_rows(
         common = {
             "entry_id": entry_id, "practice_id": practice_id, "patient_id": plan.patient_id,
             "provider_id": line.rendering_provider_id or plan.provider_id,
-            "location_id": plan.location_id, "charge_id": charge_id,
+            "location_id": plan.location_id, "charge_id": charge_id, "reason": None,
         }  # fmt: skip
         postings.append(
             {"id": ids.posting, **common, "account": "ar:insurance", "amount_cents": amount,

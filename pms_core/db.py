@@ -4,9 +4,10 @@ with `make_engine(url)` (tests build one per database)."""
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Date, Engine, Numeric, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -173,3 +174,60 @@ def check_schema(engine: Engine, *, allow_older: bool = False) -> tuple[str, str
 def ensure_current(engine: Engine) -> None:
     """Refuse to work on a database that is empty, older or newer than this pms."""
     check_schema(engine)
+
+
+def insert_plain(session, table, rows: list[dict]) -> None:
+    """INSERT many rows of plain values (integers, text, booleans, decimals and
+    dates; no timestamps) straight through the driver, in the session's
+    transaction. For bulk rows by the tens of thousands (claim lines,
+    postings, remittance lines) that need none of SQLAlchemy's per-value type
+    processing, which costs more than the database's own work there. Every
+    row must have the keys of the first."""
+    if not rows:
+        return
+    from sqlalchemy import insert
+
+    dialect = session.get_bind().dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    params = (
+        [tuple(row[key] for key in compiled.positiontup) for row in rows]
+        if compiled.positional
+        else rows
+    )
+    keys = compiled.positiontup if compiled.positional else list(rows[0])
+    # The stdlib SQLite driver binds no Decimal: those columns go as text (and
+    # dates as the ISO text pms stores), converted only where the type says so.
+    convert = [i for i, key in enumerate(keys) if isinstance(table.c[key].type, (Numeric, Date))]
+    if dialect.name == "sqlite" and convert and compiled.positional:
+        converted = []
+        for row in params:
+            row = list(row)
+            for i in convert:
+                if row[i] is not None:
+                    row[i] = str(row[i]) if isinstance(row[i], Decimal) else row[i].isoformat()
+            converted.append(tuple(row))
+        params = converted
+    session.connection().exec_driver_sql(str(compiled), params)
+
+
+def reserve_ids(session, table, count: int) -> list[int]:
+    """`count` new primary keys for `table`, to insert many rows with their ids
+    known beforehand (RETURNING in parameter order makes SQLite insert row by
+    row). PostgreSQL draws them from the table's sequence; SQLite takes the
+    next ones after the largest, which is safe because a pms write
+    transaction holds SQLite's write lock from its start (BEGIN IMMEDIATE)."""
+    if count <= 0:
+        return []
+    from sqlalchemy import func, select
+
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = session.execute(
+            text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}
+        ).scalar_one()
+        return list(
+            session.execute(
+                text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": sequence, "n": count}
+            ).scalars()
+        )
+    top = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + 1 + count))

@@ -66,6 +66,24 @@ def register_response_readers(register: Any) -> None:
     ``pms_core.edi.ResponseReader`` (TA1, 999, 277CA, ...)."""
 
 
+@hookspec
+def register_payment_processors(register: Any) -> None:
+    """Contribute card payment processors: ``register(processor)`` for each
+    ``pms_core.payments.PaymentProcessor``."""
+
+
+@hookspec
+def register_statement_renderers(register: Any) -> None:
+    """Contribute statement formats: ``register(renderer)`` for each
+    ``pms_core.statements.StatementRenderer`` (pdf, csv, a vendor's layout)."""
+
+
+@hookspec
+def register_remit_readers(register: Any) -> None:
+    """Contribute readers of remittance advice: ``register(reader)`` for each
+    ``pms_core.remitdata.RemitReader`` (the 835, or another payer format)."""
+
+
 # --- decide -------------------------------------------------------------------
 @hookspec(firstresult=True)
 def price_service(ctx: Any, code: str, modifiers: tuple[str, ...], payer_id: int | None) -> Any:

@@ -18,10 +18,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from pms_core.db import insert_plain, reserve_ids
 from pms_core.errors import Conflict, LedgerError, NotFound
 from pms_core.models import (
     Charge,
@@ -52,6 +53,9 @@ class Account(StrEnum):
     REFUNDS = "refunds"
     UNAPPLIED = "liability:unapplied"  # money received not yet applied to a charge
     OPENING_BALANCE = "equity:opening"  # balances brought from a previous system
+    INTEREST = "revenue:interest"  # prompt-pay interest a payer adds (PLB L6)
+    PAYER_OFFSETS = "clearing:payer_offsets"  # recoupments and forward balances (PLB WO, FB)
+    ADJ_PROVIDER = "adjustment:provider_level"  # other provider-level adjustments (PLB)
 
 
 RECEIVABLES = (Account.AR_PATIENT, Account.AR_INSURANCE)
@@ -75,6 +79,18 @@ class Line:
     provider_id: int | None = None
     location_id: int | None = None
     charge_id: int | None = None  # the service line this money belongs to
+    reason: str | None = None  # why it moved, as a code: "CO-45", "PR-1", "PLB-L6"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal entry to be written by `post_many`."""
+
+    entry_date: date
+    kind: str
+    lines: Sequence[Line]
+    memo: str = ""
+    reference: str | None = None
 
 
 def post(
@@ -152,6 +168,7 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
             provider_id=p.provider_id,
             location_id=p.location_id,
             charge_id=p.charge_id,
+            reason=p.reason,
         )
         for p in postings
     ]
@@ -167,6 +184,90 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
         reverses_id=entry_id,
     )
     return _write(ctx.session, entry, lines)
+
+
+def post_many(ctx: Context, entries: Sequence[Entry]) -> list[int]:
+    """Write many balanced entries in the context's transaction, with the same
+    rules as `post` checked for every entry before anything is written, and
+    the dimensions checked in one query per kind of id for all of them.
+    Returns the new entries' ids in order. For bulk work (remittances): one
+    INSERT for the entries and one executemany for their postings."""
+    practice_id = _practice(ctx)
+    for entry in entries:
+        _check_header(
+            entry_date=entry.entry_date, kind=entry.kind, memo=entry.memo, reference=entry.reference
+        )
+        _check_lines(entry.lines)
+    if not entries:
+        return []
+    _check_dimensions(ctx.session, practice_id, [line for e in entries for line in e.lines])
+    references = [e.reference for e in entries if e.reference is not None]
+    if len(set(references)) != len(references):
+        raise Conflict("two entries of the batch have the same reference")
+    for chunk in _chunks(references):
+        existing = ctx.session.exec(
+            select(JournalEntry.id).where(
+                JournalEntry.practice_id == practice_id, col(JournalEntry.reference).in_(chunk)
+            )
+        ).first()
+        if existing is not None:
+            raise Conflict(f"reference already used by journal entry {existing}")
+    now, user_id = ctx.clock.now(), ctx.user.id if ctx.user else None
+    rows = [
+        dict(
+            practice_id=practice_id,
+            entry_date=e.entry_date,
+            posted_at=now,
+            kind=e.kind,
+            memo=e.memo,
+            reference=e.reference,
+            created_by_id=user_id,
+            reverses_id=None,
+        )
+        for e in entries
+    ]
+    ids = reserve_ids(ctx.session, JournalEntry.__table__, len(rows))
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.execute(
+                insert(JournalEntry.__table__),
+                [dict(row, id=i) for row, i in zip(rows, ids, strict=True)],
+            )
+    except IntegrityError as exc:
+        raise Conflict("an entry conflicts with an existing one (reference)") from exc
+    insert_plain(
+        ctx.session,
+        Posting.__table__,
+        [
+            _posting_row(entry_id, practice_id, line)
+            for entry_id, e in zip(ids, entries, strict=True)
+            for line in e.lines
+        ],
+    )
+    return ids
+
+
+def _chunks(values: Sequence, size: int = 2000):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _posting_row(entry_id: int, practice_id: int, line: Line) -> dict:
+    return dict(
+        entry_id=entry_id,
+        practice_id=practice_id,
+        account=line.account.value
+        if type(line.account) is Account
+        else Account(line.account).value,
+        amount_cents=line.amount.cents,
+        patient_id=line.patient_id,
+        coverage_id=line.coverage_id,
+        payer_id=line.payer_id,
+        provider_id=line.provider_id,
+        location_id=line.location_id,
+        charge_id=line.charge_id,
+        reason=line.reason,
+    )
 
 
 def _practice(ctx: Context) -> int:
@@ -197,7 +298,7 @@ def _check_lines(lines: Sequence[Line]) -> None:
         if abs(line.amount.cents) > MAX_POSTING_CENTS:
             raise LedgerError(f"posting {i}: amount is larger than {Money(MAX_POSTING_CENTS)}")
         try:
-            account = Account(line.account)
+            account = line.account if type(line.account) is Account else Account(line.account)
         except ValueError:
             raise LedgerError(f"posting {i}: unknown account {line.account!r}") from None
         # A receivable nobody owes would count in practice A/R but in no
@@ -215,30 +316,31 @@ def _check_lines(lines: Sequence[Line]) -> None:
         raise LedgerError(f"entry does not balance: postings sum to {total}, not 0.00")
 
 
+# Each dimension: the Line attribute, its table, and the columns the checks need.
 _DIMENSIONS = (
-    ("patient_id", Patient),
-    ("coverage_id", Coverage),
-    ("payer_id", Payer),
-    ("provider_id", Provider),
-    ("location_id", Location),
-    ("charge_id", Charge),
+    ("patient_id", Patient, ()),
+    ("coverage_id", Coverage, ("patient_id", "payer_id")),
+    ("payer_id", Payer, ()),
+    ("provider_id", Provider, ()),
+    ("location_id", Location, ()),
+    ("charge_id", Charge, ("patient_id",)),
 )
 
 
 def _check_dimensions(session: Session, practice_id: int, lines: Sequence[Line]) -> None:
     """Every id a line names exists in this practice, and a line's coverage is its
-    patient's and its payer's. One query per kind of id, not per line."""
+    patient's and its payer's. One query per kind of id (and 2,000 ids), not per
+    line, reading only the columns the checks need."""
     found: dict[str, dict[int, object]] = {}
-    for attr, model in _DIMENSIONS:
-        ids = {getattr(line, attr) for line in lines} - {None}
-        if not ids:
-            found[attr] = {}
-            continue
-        rows = session.exec(
-            select(model).where(model.id.in_(ids), model.practice_id == practice_id)
-        ).all()
-        found[attr] = {row.id: row for row in rows}
-        missing = sorted(ids - found[attr].keys())
+    for attr, model, columns in _DIMENSIONS:
+        ids = sorted({getattr(line, attr) for line in lines} - {None})
+        found[attr] = {}
+        for chunk in _chunks(ids):
+            query = select(model.id, *(getattr(model, c) for c in columns)).where(
+                col(model.id).in_(chunk), model.practice_id == practice_id
+            )
+            found[attr].update((row.id, row) for row in session.execute(query))
+        missing = [i for i in ids if i not in found[attr]]
         if missing:
             label = attr.removesuffix("_id")
             raise LedgerError(f"{label} {missing[0]} not found in this practice")
@@ -272,21 +374,7 @@ def _write(session: Session, entry: JournalEntry, lines: Sequence[Line]) -> Jour
             session.flush()
     except IntegrityError as exc:
         raise Conflict("entry conflicts with an existing one (reference or reversal)") from exc
-    session.add_all(
-        Posting(
-            entry_id=entry.id,
-            practice_id=entry.practice_id,
-            account=str(Account(line.account)),
-            amount_cents=line.amount.cents,
-            patient_id=line.patient_id,
-            coverage_id=line.coverage_id,
-            payer_id=line.payer_id,
-            provider_id=line.provider_id,
-            location_id=line.location_id,
-            charge_id=line.charge_id,
-        )
-        for line in lines
-    )
+    session.add_all(Posting(**_posting_row(entry.id, entry.practice_id, line)) for line in lines)
     session.flush()
     return entry
 

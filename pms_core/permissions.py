@@ -36,6 +36,11 @@ PERMISSIONS: dict[str, str] = {
     "claims:write": "build, scrub, correct and void claims; import and work acknowledgments",
     "claims:submit": "submit claims to clearinghouses and poll them for responses",
     "billing:setup": "keep fee schedules and code lists",
+    "payments:post": "import and post remittances, and apply unmatched payments",
+    "ledger:writeoff": "write off balances, such as a denied charge the office will not pursue",
+    "payments:collect": "take patient payments and copays, and apply patient credits",
+    "payments:refund": "refund patient credits and reverse payments that did not stand",
+    "statements:run": "run patient statements",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -48,6 +53,7 @@ _FRONT = frozenset(
         "schedule:read",
         "schedule:write",
         "reminders:read",
+        "payments:collect",
     }
 )
 
@@ -62,6 +68,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "claims:write",
         "claims:submit",
         "billing:setup",
+        "payments:post",
+        "statements:run",
     },
     "frontdesk": _FRONT | {"schedule:overbook"},
     "manager": frozenset(
@@ -73,6 +81,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "schedule:manage",
             "reminders:read",
             "claims:read",
+            "ledger:writeoff",
+            "payments:refund",
         }
     ),
     "auditor": frozenset({"audit:read"}),

@@ -289,7 +289,7 @@ def feeschedule_list(state: AppState, payer_id, code) -> None:
 
 @click.group("codes")
 def codes_group() -> None:
-    """Code sets: ICD-10-CM, CPT/HCPCS, modifiers."""
+    """Code sets: ICD-10-CM, CPT/HCPCS, modifiers, CARC and RARC."""
 
 
 @codes_group.command("search")

@@ -81,7 +81,9 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         config_cmds,
         coverage,
         demo,
+        era_cmds,
         patient,
+        payment_cmds,
         plugins_cmd,
         practice_cmds,
         remind,
@@ -107,6 +109,8 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         config_cmds,
         charge_cmds,
         claim_cmds,
+        era_cmds,
+        payment_cmds,
         demo,
         tui_cmd,
     ):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from pms_core.edi import (
     ClaimAck,
@@ -31,80 +30,18 @@ from pms_core.edi import (
     X12Error,
 )
 from pms_x12 import names
+from pms_x12.elements import CODE as _CODE
+from pms_x12.elements import STATUS_CODE as _STATUS_CODE
+from pms_x12.elements import cents as _cents
+from pms_x12.elements import code as _code
+from pms_x12.elements import control as _control
+from pms_x12.elements import fail as _fail
+from pms_x12.elements import number as _number
+from pms_x12.elements import parse_date as _date
+from pms_x12.elements import required as _required
 from pms_x12.segments import VERSIONS, Segment, X12Stream, decode
 
 __all__ = ["AckReader", "read_acknowledgment"]
-
-_CODE = re.compile(r"[A-Z0-9]{1,3}")
-_STATUS_CODE = re.compile(r"\d{1,4}")
-_AMOUNT = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
-_CONTROL = re.compile(r"[A-Za-z0-9]{1,30}")
-
-
-def _fail(seg: Segment, message: str, element: int | None = None) -> X12Error:
-    return seg.error(message, element=f"{element:02d}" if element else None)
-
-
-def _required(seg: Segment, index: int, component: int | None = None) -> str:
-    value = seg.get(index, component).strip()
-    if not value:
-        raise _fail(seg, f"{seg.ref(index, component)} is missing", index)
-    return value
-
-
-def _number(seg: Segment, index: int, *, required: bool = True) -> int | None:
-    value = seg.get(index).strip()
-    if not value:
-        if required:
-            raise _fail(seg, f"{seg.ref(index)} is missing", index)
-        return None
-    if not value.isdigit():
-        raise _fail(seg, f"{seg.ref(index)} is not a number", index)
-    return int(value)
-
-
-def _code(seg: Segment, index: int, table: dict[str, str] | None = None, **kw) -> str:
-    value = seg.get(index, kw.get("component")).strip()
-    ref = seg.ref(index, kw.get("component"))
-    if not value:
-        if kw.get("required", True):
-            raise _fail(seg, f"{ref} is missing", index)
-        return ""
-    if not _CODE.fullmatch(value) or (table is not None and value not in table):
-        raise _fail(seg, f"{ref} is not a valid code", index)
-    return value
-
-
-def _control(seg: Segment, index: int) -> str:
-    value = _required(seg, index)
-    if not _CONTROL.fullmatch(value):
-        raise _fail(seg, f"{seg.ref(index)} is not a valid control number", index)
-    return value
-
-
-def _date(seg: Segment, index: int, text: str) -> date:
-    if len(text) == 8 and text.isdigit():
-        try:
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        except ValueError:
-            pass
-    raise _fail(seg, f"{seg.ref(index)} is not a valid date (CCYYMMDD)", index)
-
-
-def _cents(seg: Segment, index: int) -> int | None:
-    """An amount as exact integer cents (parsed from the decimal string)."""
-    text = seg.get(index).strip()
-    if not text:
-        return None
-    if not _AMOUNT.fullmatch(text):
-        raise _fail(seg, f"{seg.ref(index)} is not a valid amount", index)
-    try:
-        cents = Decimal(text) * 100
-    except InvalidOperation:  # pragma: no cover - the pattern rules it out
-        raise _fail(seg, f"{seg.ref(index)} is not a valid amount", index) from None
-    if cents != cents.to_integral_value():
-        raise _fail(seg, f"{seg.ref(index)} has fractions of a cent", index)
-    return int(cents)
 
 
 def _date_range(seg: Segment) -> tuple[date, date]:

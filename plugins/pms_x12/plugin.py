@@ -1,5 +1,5 @@
 """The pms_x12 plugin: the 837P/837I writers, the reader of TA1, 999 and 277CA
-acknowledgments, and `pms x12 validate|show`. Each hook imports what it needs
+acknowledgments, the 835 remittance reader, and `pms x12 validate|show`. Each hook imports what it needs
 when it is called, so loading the plugin (every start of pms) costs nothing."""
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ def register_response_readers(register: Any) -> None:
     from pms_x12.acks import AckReader
 
     register(AckReader())
+
+
+@hookimpl
+def register_remit_readers(register: Any) -> None:
+    from pms_x12.remit835 import RemitReader835
+
+    register(RemitReader835())
 
 
 @hookimpl

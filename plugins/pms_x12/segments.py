@@ -7,7 +7,9 @@ ISA16, segment terminator the character after ISA16), then yields one
 `Segment` at a time. While it yields, it checks the envelope: ISA/IEA,
 GS/GE and ST/SE nesting, the counts (SE01, GE01, IEA01) and the control
 numbers (ST02/SE02, GS06/GE02, ISA13/IEA02). Line breaks between segments
-and a UTF-8 byte-order mark are accepted.
+and a UTF-8 byte-order mark are accepted. Given a binary file instead of
+bytes, it reads the file a megabyte at a time, so a file of any size streams
+in bounded memory.
 
 Strict (the default), the first envelope problem raises `EnvelopeError`;
 with `strict=False` problems that leave the file readable (counts, control
@@ -20,9 +22,10 @@ never quotes an element's value, except counts and control numbers.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from pms_core.edi import X12Error, X12Problem
 
@@ -203,6 +206,30 @@ def decode(data: bytes | str) -> str:
     return text[1:] if text.startswith(_BOM) else text
 
 
+def _decoded_chunks(source: BinaryIO) -> Iterator[str]:
+    """Text from a binary file a chunk at a time: UTF-8 (a character split
+    between two chunks is kept whole), switching to Latin-1 for the rest of
+    the file at the first byte that is not UTF-8, as `decode` does for a
+    whole file. A leading byte-order mark is dropped."""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    first = True
+    while block := source.read(_CHUNK):
+        if utf8 is not None:
+            try:
+                text = utf8.decode(block)
+            except UnicodeDecodeError:
+                pending, _ = utf8.getstate()
+                text, utf8 = (pending + block).decode("latin-1"), None
+        else:
+            text = block.decode("latin-1")
+        if first and text.startswith(_BOM):
+            text = text[1:]
+        first = first and not text
+        yield text
+    if utf8 is not None:
+        yield utf8.decode(b"", final=True)
+
+
 def _is_segment_id(value: str) -> bool:
     return (
         2 <= len(value) <= 3
@@ -255,13 +282,21 @@ class X12Stream:
     Iterate once.
     """
 
-    def __init__(self, data: bytes | str, *, strict: bool = True) -> None:
+    def __init__(self, data: bytes | str | BinaryIO, *, strict: bool = True) -> None:
         self.strict = strict
         self.problems: list[X12Problem] = []
         self.envelope = Envelope()
         self.delimiters: Delimiters | None = None
         self.segment_count = 0
-        self._text = decode(data)
+        if isinstance(data, bytes | bytearray | memoryview | str):
+            text = decode(data)
+            self._chunks: Iterator[str] = iter(())
+        else:  # a binary file: read a megabyte at a time, never the whole file
+            self._chunks = _decoded_chunks(data)
+            text = next(self._chunks, "")
+            while len(text.lstrip()) < ISA_LENGTH and (more := next(self._chunks, None)):
+                text += more
+        self._text = text
         self._start = self._isa_start()
         self.delimiters = self._read_isa(self._text[self._start : self._start + ISA_LENGTH], 1)
 
@@ -324,10 +359,16 @@ class X12Stream:
             stop = pos + _CHUNK
             cut = text.find(term, stop) if stop < n else -1
             if cut < 0:
-                yield from text[pos:].split(term)
-                return
+                break
             yield from text[pos:cut].split(term)
             pos = cut + 1
+        rest = text[pos:]
+        self._text = ""  # a file's first chunk is not kept while the rest streams
+        for chunk in self._chunks:
+            pieces = (rest + chunk).split(term)
+            rest = pieces.pop()
+            yield from pieces
+        yield from rest.split(term)
 
     # --- problems -------------------------------------------------------------------
     def _problem(

@@ -223,6 +223,9 @@ class Claim(SQLModel, table=True):
     kind: str = Field(max_length=4)
     frequency: str = Field(default="1", max_length=1)
     original_claim_id: int | None = Field(default=None, foreign_key="claim.id")
+    # The claim this one follows: a secondary's primary claim (a tertiary's
+    # secondary), whose payer's adjudication its 837 carries (2320/2430).
+    prior_claim_id: int | None = Field(default=None, foreign_key="claim.id")
     payer_claim_number: str | None = Field(default=None, max_length=50)
     encounter_id: int = Field(foreign_key="encounter.id", index=True)
     patient_id: int = Field(foreign_key="patient.id")
@@ -351,6 +354,7 @@ class InboundFile(SQLModel, table=True):
     status: str = Field(max_length=12)  # processed, failed
     message: str = Field(default="", max_length=500)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    compressed: bool = Field(default=False)  # content is zlib-compressed (large remittances)
     received_at: datetime = Field(sa_type=UTCDateTime)
 
 

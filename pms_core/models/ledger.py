@@ -58,3 +58,6 @@ class Posting(SQLModel, table=True):
     provider_id: int | None = Field(default=None, foreign_key="provider.id")
     location_id: int | None = Field(default=None, foreign_key="location.id")
     charge_id: int | None = Field(default=None, foreign_key="charge.id", index=True)
+    # Why the amount moved, as a code: "CO-45", "PR-1" (a CAS group and CARC),
+    # "paid", "PLB-L6"; None for postings that need no explanation.
+    reason: str | None = Field(default=None, max_length=20)

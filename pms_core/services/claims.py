@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from uuid import uuid4
 
 from sqlalchemy import String, bindparam, func, insert, update
@@ -31,8 +32,10 @@ from pms_core.claimdata import (
     FREQ_VOID,
     RESPONSIBILITY,
     Address,
+    Adjustment,
     ClaimView,
     InstitutionalView,
+    LineAdjudication,
     LineView,
     MemberView,
     OtherPayerView,
@@ -42,6 +45,7 @@ from pms_core.claimdata import (
     SubscriberView,
 )
 from pms_core.context import Context
+from pms_core.db import insert_plain
 from pms_core.errors import Conflict, FieldError, NotFound, ValidationError
 from pms_core.models import (
     BatchClaim,
@@ -209,9 +213,7 @@ def build_claims(
         unbilled = unbilled.where(_C.encounter_id.in_(list(encounter_ids)))
     if patient_id is not None:
         unbilled = unbilled.where(_C.patient_id == patient_id)
-    candidates = sorted(
-        set(_db(ctx).execute(select(unbilled.subquery().c.encounter_id)).scalars())
-    )
+    candidates = sorted(set(_db(ctx).execute(select(unbilled.subquery().c.encounter_id)).scalars()))
     encounters: dict[int, object] = {}
     lines: dict[int, list] = defaultdict(list)
     for chunk in _chunks(candidates):
@@ -222,9 +224,13 @@ def build_claims(
         for row in _db(ctx).execute(locked.order_by(e.id).with_for_update()).all():
             encounters[row.id] = row
         # Read again under the lock: what another build took meanwhile is gone.
-        for row in _db(ctx).execute(
-            unbilled.where(_C.encounter_id.in_(chunk)).order_by(_C.encounter_id, _C.line_number)
-        ).all():
+        for row in (
+            _db(ctx)
+            .execute(
+                unbilled.where(_C.encounter_id.in_(chunk)).order_by(_C.encounter_id, _C.line_number)
+            )
+            .all()
+        ):
             lines[row.encounter_id].append(row)
     coverages = _primary_coverages(ctx, {e.patient_id for e in encounters.values()})
     groups, self_pay = [], []
@@ -245,27 +251,79 @@ def build_claims(
     return BuildResult(built, self_pay)
 
 
+def build_followup_claims(ctx: Context, followups: Sequence[tuple[int, int]]) -> list[BuiltClaim]:
+    """For each (adjudicated claim id, next coverage id): a claim of the same
+    charges billed to that coverage (a secondary after a primary, a tertiary
+    after a secondary), following the first through `prior_claim_id` so that
+    its 837 carries the earlier payers' adjudication (2320/2330B, 2430). A claim
+    that already has a live follow-up gets no second one. No permission check:
+    remittance posting builds these, and checked its own."""
+    table = Claim.__table__.c
+    prior_ids = sorted({p for p, _ in followups})
+    taken: set[int] = set()
+    for chunk in _chunks(prior_ids):
+        taken |= set(
+            _db(ctx)
+            .execute(
+                select(table.prior_claim_id).where(
+                    table.prior_claim_id.in_(chunk), table.status.not_in(NOT_LIVE)
+                )
+            )
+            .scalars()
+        )
+    todo = [(p, cov) for p, cov in dict(followups).items() if p not in taken]
+    if not todo:
+        return []
+    priors = _rows(ctx, Claim, [p for p, _ in todo])
+    coverages = _rows(ctx, Coverage, [cov for _, cov in todo])
+    encounters = _rows(ctx, Encounter, [c.encounter_id for c in priors.values()])
+    charges: dict[int, list] = defaultdict(list)
+    for chunk in _chunks([p for p, _ in todo]):
+        for row in _db(ctx).execute(
+            select(_CL.claim_id, *_LINE_COLUMNS)
+            .join_from(ClaimLine.__table__, Charge.__table__, _C.id == _CL.charge_id)
+            .where(_CL.claim_id.in_(chunk), _C.status == "posted")
+            .order_by(_CL.claim_id, _CL.line_number)
+        ):
+            charges[row.claim_id].append(row)
+    todo = [(p, cov) for p, cov in todo if charges[p]]
+    groups = [(encounters[priors[p].encounter_id], coverages[cov], charges[p]) for p, cov in todo]
+    built = _insert_claims(ctx, groups, FREQ_ORIGINAL)
+    # Each prior claim's lines fit one claim again (they did before).
+    _db(ctx).execute(
+        update(Claim.__table__)
+        .where(table.id == bindparam("b_id"))
+        .values(prior_claim_id=bindparam("b_prior")),
+        [{"b_id": b.id, "b_prior": p} for b, (p, _) in zip(built, todo, strict=True)],
+    )
+    return built
+
+
 def _primary_coverages(ctx: Context, patient_ids: set[int]) -> dict[int, list]:
     """Active primary coverages of these patients, newest first."""
     table = Coverage.__table__.c
     out: dict[int, list] = defaultdict(list)
     for chunk in _chunks(sorted(patient_ids)):
-        for row in _db(ctx).execute(
-            select(
-                table.id,
-                table.patient_id,
-                table.payer_id,
-                table.effective_date,
-                table.termination_date,
+        for row in (
+            _db(ctx)
+            .execute(
+                select(
+                    table.id,
+                    table.patient_id,
+                    table.payer_id,
+                    table.effective_date,
+                    table.termination_date,
+                )
+                .where(
+                    table.practice_id == ctx.practice_id,
+                    table.patient_id.in_(chunk),
+                    table.priority == 1,
+                    table.active.is_(True),
+                )
+                .order_by(table.patient_id, table.effective_date.desc())
             )
-            .where(
-                table.practice_id == ctx.practice_id,
-                table.patient_id.in_(chunk),
-                table.priority == 1,
-                table.active.is_(True),
-            )
-            .order_by(table.patient_id, table.effective_date.desc())
-        ).all():
+            .all()
+        ):
             out[row.patient_id].append(row)
     return out
 
@@ -349,7 +407,8 @@ def _insert_claims(
         return []
     table = Claim.__table__
     ids = (
-        _db(ctx).execute(
+        _db(ctx)
+        .execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True),
             [row for row, _, _ in specs],
         )
@@ -411,21 +470,8 @@ def _insert_claims(
 
 
 def _insert_plain(ctx: Context, table, rows: list[dict]) -> None:
-    """INSERT many rows of plain integers and text straight through the driver.
-    Claim lines and diagnoses come by the tens of thousands, and they need none
-    of SQLAlchemy's per-value type processing (which costs more than the
-    database's own work here)."""
-    if not rows:
-        return
-    compiled = insert(table).compile(
-        dialect=ctx.session.get_bind().dialect, column_keys=list(rows[0])
-    )
-    params = (
-        [tuple(row[key] for key in compiled.positiontup) for row in rows]
-        if compiled.positional
-        else rows
-    )
-    ctx.session.connection().exec_driver_sql(str(compiled), params)
+    """Claim lines and diagnoses come by the tens of thousands: `db.insert_plain`."""
+    insert_plain(ctx.session, table, rows)
 
 
 def _build_reason(frequency: str, original: Claim | None) -> str:
@@ -641,12 +687,16 @@ def load_claim_views(ctx: Context, claim_ids: Sequence[int]) -> dict[int, ClaimV
     dx_by_claim: dict[int, list[str]] = defaultdict(list)
     dx_table = ClaimDiagnosis.__table__.c
     for chunk in _chunks(list(claims)):
-        for row in _db(ctx).execute(
-            select(*_VIEW_LINE_COLUMNS)
-            .join_from(ClaimLine.__table__, Charge.__table__, _C.id == _CL.charge_id)
-            .where(_CL.claim_id.in_(chunk))
-            .order_by(_CL.claim_id, _CL.line_number)
-        ).all():
+        for row in (
+            _db(ctx)
+            .execute(
+                select(*_VIEW_LINE_COLUMNS)
+                .join_from(ClaimLine.__table__, Charge.__table__, _C.id == _CL.charge_id)
+                .where(_CL.claim_id.in_(chunk))
+                .order_by(_CL.claim_id, _CL.line_number)
+            )
+            .all()
+        ):
             lines_by_claim[row[0]].append(row)
         for claim_id, code in _db(ctx).execute(
             select(dx_table.claim_id, dx_table.code)
@@ -669,6 +719,8 @@ def load_claim_views(ctx: Context, claim_ids: Sequence[int]) -> dict[int, ClaimV
     locations = _rows(ctx, Location, (c.location_id for c in claims.values()))
     payer_views = {pid: _payer(p) for pid, p in payers.items()}
     facilities = {lid: _facility(loc, practice) for lid, loc in locations.items()}
+    units = {row.charge_id: row.units for ls in lines_by_claim.values() for row in ls}
+    adjudicated = _adjudications(ctx, claims.values(), units)
     views = {}
     for claim in claims.values():
         encounter = encounters[claim.encounter_id]
@@ -699,7 +751,11 @@ def load_claim_views(ctx: Context, claim_ids: Sequence[int]) -> dict[int, ClaimV
             onset_date=encounter.onset_date,
             institutional=_institutional(encounter, claim, providers),
             other_payers=tuple(
-                OtherPayerView(_subscriber(o, patient, payers[o.payer_id]), payer_views[o.payer_id])
+                OtherPayerView(
+                    _subscriber(o, patient, payers[o.payer_id]),
+                    payer_views[o.payer_id],
+                    **adjudicated.get((claim.id, o.id), {}),
+                )
                 for o in others.get(claim.patient_id, ())
                 if o.id != coverage.id
                 and o.effective_date <= claim.service_from
@@ -712,17 +768,110 @@ def load_claim_views(ctx: Context, claim_ids: Sequence[int]) -> dict[int, ClaimV
     return views
 
 
+def _adjudications(ctx: Context, claims: Iterable, units: dict) -> dict[tuple[int, int], dict]:
+    """(claim id, other coverage id) -> what that coverage's payer decided, for
+    claims that follow others (`prior_claim_id`, walked back to the primary):
+    the OtherPayerView fields from the latest posted remittance of each earlier
+    claim (a reversal does not count), with its lines' adjudication (2430)."""
+    from pms_core.models import Remittance, RemittanceAdjustment, RemittanceClaim, RemittanceLine
+
+    chains: dict[int, list[int]] = {}
+    known = {c.id: c for c in claims}
+    step = {c.id: c.prior_claim_id for c in claims if c.prior_claim_id}
+    for claim_id in step:
+        chain, at = [], step[claim_id]
+        while at is not None and at not in chain:
+            if at not in known:
+                known.update(_rows(ctx, Claim, [at]))
+            chain.append(at)
+            at = known[at].prior_claim_id if at in known else None
+        chains[claim_id] = chain
+    earlier = sorted({i for chain in chains.values() for i in chain})
+    if not earlier:
+        return {}
+    latest: dict[int, RemittanceClaim] = {}
+    for chunk in _chunks(earlier):
+        for row in ctx.session.exec(
+            sa_select(RemittanceClaim)
+            .where(
+                RemittanceClaim.claim_id.in_(chunk),
+                RemittanceClaim.status.in_(("posted", "matched")),
+                RemittanceClaim.status_code != "22",
+            )
+            .order_by(RemittanceClaim.id)
+        ).scalars():
+            latest[row.claim_id] = row
+    rows = {r.id: r for r in latest.values()}
+    dates = dict(
+        ctx.session.execute(
+            sa_select(Remittance.id, Remittance.payment_date).where(
+                Remittance.id.in_({r.remittance_id for r in rows.values()})
+            )
+        ).all()
+    )
+    lines: dict[int, list] = defaultdict(list)
+    adjustments: dict[tuple[int, int | None], list[Adjustment]] = defaultdict(list)
+    for chunk in _chunks(sorted(rows)):
+        for ln in ctx.session.exec(
+            sa_select(RemittanceLine)
+            .where(RemittanceLine.remittance_claim_id.in_(chunk))
+            .order_by(RemittanceLine.position)
+        ).scalars():
+            lines[ln.remittance_claim_id].append(ln)
+        for a in ctx.session.exec(
+            sa_select(RemittanceAdjustment)
+            .where(RemittanceAdjustment.remittance_claim_id.in_(chunk))
+            .order_by(RemittanceAdjustment.id)
+        ).scalars():
+            adjustments[(a.remittance_claim_id, a.remittance_line_id)].append(
+                Adjustment(a.group_code, a.reason, a.amount_cents, a.quantity)
+            )
+    out: dict[tuple[int, int], dict] = {}
+    for claim_id, chain in chains.items():
+        for prior_id in chain:
+            remit = latest.get(prior_id)
+            if remit is None:
+                continue
+            day = dates.get(remit.remittance_id) or remit.matched_at.date()
+            out[(claim_id, known[prior_id].coverage_id)] = dict(
+                paid_cents=remit.paid_cents,
+                adjustments=tuple(adjustments[(remit.id, None)]),
+                adjudicated=day,
+                payer_claim_number=remit.payer_claim_number,
+                line_adjudications=tuple(
+                    LineAdjudication(
+                        line_control_number=str(ln.charge_id),
+                        paid_cents=ln.paid_cents,
+                        code=ln.procedure,
+                        modifiers=tuple(m for m in ln.modifiers.split(",") if m),
+                        units=ln.units
+                        if ln.units is not None
+                        else units.get(ln.charge_id, Decimal(1)),
+                        adjudicated=day,
+                        adjustments=tuple(adjustments[(remit.id, ln.id)]),
+                    )
+                    for ln in lines[remit.id]
+                    if ln.charge_id is not None
+                ),
+            )
+    return out
+
+
 def _coverages_by_patient(ctx: Context, patient_ids: set[int]) -> dict[int, list]:
     """Every active coverage of these patients, by patient, in priority order."""
     table = Coverage.__table__.c
     out: dict[int, list] = defaultdict(list)
     for chunk in _chunks(sorted(patient_ids)):
         columns = [c for c in Coverage.__table__.c if c.name != "created_at"]
-        for row in _db(ctx).execute(
-            select(*columns)
-            .where(table.patient_id.in_(chunk), table.active.is_(True))
-            .order_by(table.patient_id, table.priority)
-        ).all():
+        for row in (
+            _db(ctx)
+            .execute(
+                select(*columns)
+                .where(table.patient_id.in_(chunk), table.active.is_(True))
+                .order_by(table.patient_id, table.priority)
+            )
+            .all()
+        ):
             out[row.patient_id].append(row)
     return out
 
@@ -872,9 +1021,11 @@ def scrub_claims(ctx: Context, *, claim_ids: Sequence[int] | None = None) -> lis
         claims = list(_db(ctx).execute(query.order_by(table.c.id).with_for_update()))
     else:
         for chunk in _chunks(sorted(set(claim_ids))):
-            claims += _db(ctx).execute(
-                query.where(table.c.id.in_(chunk)).order_by(table.c.id).with_for_update()
-            ).all()
+            claims += (
+                _db(ctx)
+                .execute(query.where(table.c.id.in_(chunk)).order_by(table.c.id).with_for_update())
+                .all()
+            )
         missing = set(claim_ids) - {c.id for c in claims}
         if missing:
             raise NotFound(
@@ -979,14 +1130,18 @@ def _duplicates(ctx: Context, claims: list) -> dict[int, tuple[int, ...]]:
     table = Claim.__table__.c
     candidates: list = []
     for chunk in _chunks(patients):
-        candidates += _db(ctx).execute(
-            select(table.id, table.patient_id, table.payer_id, table.service_from).where(
-                table.practice_id == ctx.practice_id,
-                table.patient_id.in_(chunk),
-                table.status.not_in(NOT_LIVE),
-                table.frequency == FREQ_ORIGINAL,
+        candidates += (
+            _db(ctx)
+            .execute(
+                select(table.id, table.patient_id, table.payer_id, table.service_from).where(
+                    table.practice_id == ctx.practice_id,
+                    table.patient_id.in_(chunk),
+                    table.status.not_in(NOT_LIVE),
+                    table.frequency == FREQ_ORIGINAL,
+                )
             )
-        ).all()
+            .all()
+        )
     by_id = {c.id: c for c in candidates}
     for chunk in _chunks(sorted(by_id)):
         for claim_id, code in _db(ctx).execute(

@@ -15,6 +15,7 @@ Safety: a database that holds anything but a demo is never touched. Without
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -305,13 +306,21 @@ def build_demo(
 
 def _clearinghouse_dir(engine: Engine) -> Path:
     """Where the demo clearinghouse's folders go: beside a SQLite database file,
-    else in the user data directory."""
+    else in the user data directory under the database's name. Emptied first:
+    what is there belongs to a demo this build replaces (its batch numbers
+    start again at 1, and a file of the same name is never overwritten)."""
     path = _sqlite_file(engine)
     if path is not None:
-        return path.parent / f"{path.stem}-clearinghouse"
-    from platformdirs import user_data_dir
+        folder = path.parent / f"{path.stem}-clearinghouse"
+    else:
+        from platformdirs import user_data_dir
 
-    return Path(user_data_dir("pms", appauthor=False)) / "demo-clearinghouse"
+        url = engine.url
+        name = "-".join(str(p) for p in (url.host, url.port, url.database) if p)
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+        folder = Path(user_data_dir("pms", appauthor=False)) / f"demo-clearinghouse-{safe}"
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def _opening_balances(

@@ -13,6 +13,7 @@ contracted amounts). Re-importing updates amounts in place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,7 +27,13 @@ from pms_core.money import Money, MoneyError
 from pms_core.permissions import require
 from pms_core.services.charges import known_modifiers
 
-CODE_SETS = ("cpt", "hcpcs", "modifier")
+CODE_SETS = ("cpt", "hcpcs", "modifier", "carc", "rarc")
+# What a code of each list looks like (CPT and HCPCS: `codes.procedure_kind`).
+_CODE_FORMS = {
+    "modifier": re.compile(r"[A-Z0-9]{2}"),
+    "carc": re.compile(r"[A-Z]{0,2}[0-9]{0,3}"),
+    "rarc": re.compile(r"[A-Z]{1,2}[0-9]{1,4}"),
+}
 DEFAULT_SCHEDULE = "Practice default"
 
 
@@ -194,7 +201,8 @@ def list_fees(
 
 
 def import_codes(ctx: Context, *, code_set: str, rows: Sequence[Mapping[str, str]]) -> ImportResult:
-    """Load a code list (cpt, hcpcs or modifier: columns code, description) into
+    """Load a code list (cpt, hcpcs, modifier, carc or rarc: columns code,
+    description) into
     the database-wide code table; re-importing updates descriptions."""
     require(ctx, "billing:setup", action="codes.import")
     if code_set not in CODE_SETS:
@@ -204,10 +212,10 @@ def import_codes(ctx: Context, *, code_set: str, rows: Sequence[Mapping[str, str
     for n, row in enumerate(rows, start=2):
         code = _cell(row, "code", code_set).upper()
         description = " ".join(_cell(row, "description", "short_description", "name").split())
-        if code_set == "modifier":
-            ok = len(code) == 2 and code.isalnum()
-        else:
-            ok = codes.procedure_kind(code) == code_set
+        form = _CODE_FORMS.get(code_set)
+        ok = bool(code) and (
+            bool(form.fullmatch(code)) if form else codes.procedure_kind(code) == code_set
+        )
         if not ok:
             errors.append(FieldError(f"row {n}: code", "format", f"not a {code_set} code"))
         if len(description) > 250:

@@ -9,14 +9,16 @@ the context's transaction, and records one audit event holding ids only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from pms_core import audit, ledger
 from pms_core.context import Context
 from pms_core.errors import NotFound
 from pms_core.models import JournalEntry, Patient, Posting
+from pms_core.money import Money
 from pms_core.permissions import require
 
 
@@ -83,3 +85,70 @@ def patient_balance(ctx: Context, *, patient_id: int) -> ledger.PatientBalance:
     result = ledger.patient_balance(ctx.session, ctx.practice_id, patient_id)
     audit.record_read(ctx, action="ledger.read", patient_id=patient_id)
     return result
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One posting, explained: its entry, account, amount, the charge it
+    belongs to and why it moved (a CAS group and CARC in words)."""
+
+    entry_id: int
+    entry_date: date
+    kind: str
+    memo: str
+    account: str
+    amount: Money
+    charge_id: int | None
+    code: str | None  # the charge's procedure code
+    reason: str | None
+    reason_words: str
+
+
+def ledger_lines(
+    ctx: Context, *, patient_id: int | None = None, claim_id: int | None = None
+) -> list[LedgerLine]:
+    """Every posting of a patient, or of the charges on one claim, oldest
+    first, each with its reason in words (`ledger:read`, audited as a read)."""
+    from pms_core.adjustment_codes import posting_reason_words
+    from pms_core.models import Charge, Claim, ClaimLine
+
+    if (patient_id is None) == (claim_id is None):
+        raise ValueError("give exactly one of patient_id and claim_id")
+    if claim_id is not None:
+        claim = ctx.session.get(Claim, claim_id)
+        if claim is None or claim.practice_id != ctx.practice_id:
+            raise NotFound(f"claim {claim_id} not found")
+        patient_id = claim.patient_id
+    require(ctx, "ledger:read", action="ledger.read", patient_id=patient_id)
+    patient = ctx.session.get(Patient, patient_id)
+    if patient is None or patient.practice_id != ctx.practice_id:
+        raise NotFound(f"patient {patient_id} not found")
+    query = (
+        select(JournalEntry, Posting, Charge.code)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .outerjoin(Charge, Charge.id == Posting.charge_id)
+        .where(Posting.practice_id == ctx.practice_id, Posting.patient_id == patient_id)
+    )
+    if claim_id is not None:
+        charge_ids = select(ClaimLine.charge_id).where(ClaimLine.claim_id == claim_id)
+        query = query.where(col(Posting.charge_id).in_(charge_ids))
+    rows = ctx.session.exec(query.order_by(JournalEntry.entry_date, JournalEntry.id, Posting.id))
+    out = [
+        LedgerLine(
+            entry.id,
+            entry.entry_date,
+            entry.kind,
+            entry.memo,
+            posting.account,
+            Money(posting.amount_cents),
+            posting.charge_id,
+            code,
+            posting.reason,
+            posting_reason_words(posting.reason, ctx.session),
+        )
+        for entry, posting, code in rows
+    ]
+    audit.record_read(
+        ctx, action="ledger.read", patient_id=patient_id, detail={"claim_id": claim_id}
+    )
+    return out

@@ -44,6 +44,7 @@ from pms_core.models import (
     SubmissionBatch,
 )
 from pms_core.permissions import require
+from pms_core.services import remittance
 from pms_core.services.claims import _chunks, load_claim_views, transition
 from pms_core.transport import InboundFile as RemoteFile
 from pms_core.transport import OutboundFile, Transport, TransportError, TransportType
@@ -603,9 +604,7 @@ def poll_clearinghouse(ctx: Context, *, clearinghouse_id: int | None = None) -> 
                 raise SubmissionError(f"clearinghouse {clearinghouse.name!r}: {exc}") from None
             stored: list[RemoteFile] = []
             for remote in waiting:
-                outcomes.append(
-                    _store_and_apply(ctx, remote.name, remote.content, clearinghouse.id)
-                )
+                outcomes.append(_route(ctx, remote, clearinghouse.id))
                 ctx.session.commit()
                 stored.append(remote)
             if stored:
@@ -624,6 +623,19 @@ def poll_clearinghouse(ctx: Context, *, clearinghouse_id: int | None = None) -> 
         detail={"files": len(outcomes), "inbound_file_ids": [o.inbound_file_id for o in outcomes]},
     )
     return outcomes
+
+
+def _route(ctx: Context, remote: RemoteFile, clearinghouse_id: int) -> FileOutcome:
+    """A remittance (835) is imported and posted; anything else is a response."""
+    if not remittance.is_remittance(ctx, remote.content):
+        return _store_and_apply(ctx, remote.name, remote.content, clearinghouse_id)
+    try:
+        era = remittance.import_era(
+            ctx, name=remote.name, source=remote.content, clearinghouse_id=clearinghouse_id
+        )
+    except remittance.RemittanceError as exc:
+        return FileOutcome(0, remote.name, "835", "failed", str(exc))
+    return FileOutcome(era.inbound_file_id or 0, remote.name, "835", era.status, era.message)
 
 
 def _store_and_apply(

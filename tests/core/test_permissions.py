@@ -49,6 +49,11 @@ ALL = {
     "claims:write",
     "claims:submit",
     "billing:setup",
+    "payments:post",
+    "ledger:writeoff",
+    "payments:collect",
+    "payments:refund",
+    "statements:run",
 }
 BILLING = {
     "charges:write",
@@ -57,8 +62,10 @@ BILLING = {
     "claims:write",
     "claims:submit",
     "billing:setup",
+    "payments:post",
+    "statements:run",
 }
-SCHEDULE_DESK = {"schedule:read", "schedule:write", "reminders:read"}
+SCHEDULE_DESK = {"schedule:read", "schedule:write", "reminders:read", "payments:collect"}
 EXPECTED: dict[str, set[str]] = {
     "admin": set(ALL),
     "biller": {"patients:read", "patients:write", "coverages:write", "ledger:read", "ledger:post"}
@@ -75,6 +82,8 @@ EXPECTED: dict[str, set[str]] = {
         "schedule:manage",
         "reminders:read",
         "claims:read",
+        "ledger:writeoff",
+        "payments:refund",
     },
     "auditor": {"audit:read"},
 }
@@ -215,7 +224,7 @@ def call_for(permission: str, role: str, env) -> Callable:
             appointment_service.book(ctx, **args, starts_at=at)
         args["patient_id"] = _new_patient(engine, practice, clock, pm, f"{tag}Over")
         return lambda ctx: appointment_service.book(ctx, **args, starts_at=at, overbook=True)
-    if permission in BILLING:
+    if permission in BILLING | {"ledger:writeoff", "payments:collect", "payments:refund"}:
         return _billing_call(permission, role, env)
     if permission == "schedule:manage":
         return lambda ctx: schedule_setup.add_room(
@@ -239,6 +248,29 @@ def _billing_call(permission: str, role: str, env) -> Callable:
         from pms_core.services import submission
 
         return lambda ctx: submission.submit_claims(ctx)  # nothing ready: an empty answer
+    if permission == "ledger:writeoff":
+        return _writeoff_call(role, env)
+    if permission in ("payments:collect", "payments:refund"):
+        from pms_core.services import payments
+
+        pid = _new_patient(engine, practice, clock, pm, tag)
+        if permission == "payments:collect":
+            return lambda ctx: payments.post_payment(ctx, patient_id=pid, amount="20.00",
+                                                     method="cash")  # fmt: skip
+        with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
+            payments.post_payment(ctx, patient_id=pid, amount="20.00", method="cash")
+        return lambda ctx: payments.refund(ctx, patient_id=pid, amount="20.00", method="cash",
+                                           reason="overpaid")  # fmt: skip
+    if permission == "statements:run":
+        from pms_core.services import statements
+
+        return lambda ctx: statements.run_statements(ctx, dry_run=True)
+    if permission == "payments:post":
+        from pms_core.services import remittance
+        from tests.x12_remits import era_835
+
+        data = era_835([], trace=f"EFT-{role}")  # an advice with no claim payments
+        return lambda ctx: remittance.import_era(ctx, name=f"{role}.835", source=data)
     patient_id = _new_patient(engine, practice, clock, pm, tag)
     with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
         if not fees.list_fees(ctx):
@@ -257,6 +289,35 @@ def _billing_call(permission: str, role: str, env) -> Callable:
     if permission == "charges:post":
         return lambda ctx: charges.post_encounter(ctx, encounter_id=encounter_id)
     return lambda ctx: claims.build_claims(ctx, patient_id=patient_id)  # claims:write
+
+
+def _writeoff_call(role: str, env) -> Callable:
+    """A denied lab charge of a claim paid otherwise, to write off."""
+    from pms_core.services import claims, denials, remittance
+    from tests.billing_helpers import setup_billing, visit
+    from tests.x12_remits import PaidClaim, PaidLine, era_835
+
+    engine, practice, clock, pm = env
+
+    def uow(as_role: str = "admin"):
+        return unit_of_work(engine, user_id=practice.users[as_role], pm=pm, clock=clock)
+
+    billing = setup_billing(uow, practice)
+    visit(uow, practice, billing.patient_id, lines=(("99213", (), 1), ("36415", (), 1)))
+    with uow("biller") as ctx:
+        (claim,) = claims.build_claims(ctx, patient_id=billing.patient_id).claims
+    paid = PaidClaim(claim.claim_number, "140.00", "100.00", lines=[
+        PaidLine("99213", "125.00", "100.00", adjustments=[("CO", "45", "25.00")]),
+        PaidLine("36415", "15.00", "0.00", adjustments=[("CO", "50", "15.00")])])  # fmt: skip
+    with uow("biller") as ctx:
+        remittance.import_era(ctx, name="deny.835", source=era_835([paid], trace=f"T-{role}"))
+        (denial,) = [
+            d for g in denials.list_denials(ctx) for d in g.denials if d.claim_id == claim.id
+        ]
+    return lambda ctx: denials.write_off(
+        ctx, remittance_claim_id=denial.remittance_claim_id, charge_id=denial.charge_id,
+        reason="not worth appealing",
+    )  # fmt: skip
 
 
 def denials(engine, user_id: int) -> list[AuditEvent]:

@@ -48,6 +48,7 @@ def test_first_party_x12_plugin_is_loaded_from_its_entry_point():
     assert info["x12"].hooks == [
         "register_claim_writers",
         "register_commands",
+        "register_remit_readers",
         "register_response_readers",
     ]
 

@@ -21,6 +21,7 @@ from pms_core.models import (
 )
 from pms_core.services import charges, claims, submission
 from tests.billing_helpers import DOS, setup_billing, visit
+from tests.x12_remits import PaidClaim, era_835
 from tests.x12_responses import ClaimVerdict, ack_277ca, ack_999, ta1
 
 
@@ -345,6 +346,20 @@ def test_polling_applies_each_waiting_file_and_archives_it(
         "then.277",
     ]
     assert list(folders["inbox"].iterdir()) == []
+
+
+def test_a_remittance_polled_from_the_clearinghouse_is_posted(
+    engine, uow, practice, billing, clearinghouse, folders
+):
+    (claim,) = ready_claims(uow, practice, billing, n=1)
+    submit(uow)
+    paid = PaidClaim(claim.claim_number, "125.00", "92.10", adjustments=[("CO", "45", "32.90")])
+    (folders["inbox"] / "remit.835").write_bytes(era_835([paid]))
+    with uow("biller") as ctx:
+        (outcome,) = submission.poll_clearinghouse(ctx)
+    assert (outcome.name, outcome.kind, outcome.status) == ("remit.835", "835", "posted")
+    assert statuses(engine)[claim.claim_number] == "paid"
+    assert [p.name for p in folders["archive"].iterdir()] == ["remit.835"]
 
 
 # --- SFTP -----------------------------------------------------------------------------------

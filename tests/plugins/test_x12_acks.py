@@ -441,7 +441,7 @@ def test_amounts_are_exact_cents_never_floats():
         ),
         (
             ("STC*A2:20*20240103*WQ*100.10", "STC*A2:20*20240103*WQ*100.105"),
-            "segment 23 (STC): STC04 has fractions of a cent",
+            "segment 23 (STC): STC04 has fractions of a cent (more than two decimals)",
         ),
         (
             ("STC*A2:20*20240103*WQ*100.10", "STC*A2:SMITH*20240103"),

@@ -754,9 +754,11 @@ class TestDiscardConfirm:
 def test_the_duplicate_dialog_reads_the_candidates_in_one_summary(seeded):
     from sqlmodel import Session, select
 
+    from pms_core.audit import flush_reads
     from pms_core.models import AuditEvent
 
     def actions() -> list[str]:
+        flush_reads()  # read events join the chain in grouped commits
         with Session(seeded.engine) as s:
             return list(s.exec(select(AuditEvent.action).order_by(AuditEvent.seq)))
 

@@ -197,6 +197,24 @@ class PmsApp(App[None]):
             priority=True,
         ),
         Binding(
+            "f7",
+            "remits",
+            "Remits",
+            id="remits.open",
+            tooltip="Remittances (835): import and post, held and unmatched payments",
+            show=False,
+            priority=True,
+        ),
+        Binding(
+            "f8",
+            "denials",
+            "Denials",
+            id="denials.open",
+            tooltip="The denial worklist: correct, appeal, move to the patient, write off",
+            show=False,
+            priority=True,
+        ),
+        Binding(
             "ctrl+l",
             "lock",
             "Lock",
@@ -232,6 +250,8 @@ class PmsApp(App[None]):
         "waitlist": "schedule:read",
         "reminders": "reminders:read",
         "claims": "claims:read",
+        "remits": "claims:read",
+        "denials": "claims:read",
     }
 
     class SessionEnded(Message):
@@ -637,11 +657,14 @@ class PmsApp(App[None]):
         "waitlist": "WaitlistScreen",
         "reminders": "RemindersScreen",
         "claims": "ClaimsScreen",
+        "remits": "RemitsScreen",
+        "denials": "DenialsScreen",
     }
 
     @staticmethod
     def _top_screen_class(action: str) -> type[Screen]:
         from pms_tui.screens.claims import ClaimsScreen
+        from pms_tui.screens.money import DenialsScreen, RemitsScreen
         from pms_tui.screens.reminders import RemindersScreen
         from pms_tui.screens.schedule import ScheduleScreen
         from pms_tui.screens.waitlist import WaitlistScreen
@@ -651,6 +674,8 @@ class PmsApp(App[None]):
             "waitlist": WaitlistScreen,
             "reminders": RemindersScreen,
             "claims": ClaimsScreen,
+            "remits": RemitsScreen,
+            "denials": DenialsScreen,
         }[action]
 
     async def _open_top_screen(self, action: str) -> None:
@@ -689,6 +714,14 @@ class PmsApp(App[None]):
     async def action_claims(self) -> None:
         """Open the claims worklists."""
         await self._open_top_screen("claims")
+
+    async def action_remits(self) -> None:
+        """Open the remittances."""
+        await self._open_top_screen("remits")
+
+    async def action_denials(self) -> None:
+        """Open the denial worklist."""
+        await self._open_top_screen("denials")
 
     def open_plugin_screen(self, spec: ScreenSpec) -> None:
         if self.session_user is None or self._locked:
@@ -778,6 +811,18 @@ class PmsApp(App[None]):
                     self.action_claims,
                 )
             )
+            commands += [
+                PaletteCommand(
+                    "Money: remittances",
+                    "Import and post 835s; held and unmatched payments (f7)",
+                    self.action_remits,
+                ),
+                PaletteCommand(
+                    "Money: denials",
+                    "The denial worklist: correct, appeal, move to the patient, write off (f8)",
+                    self.action_denials,
+                ),
+            ]
         commands += [
             PaletteCommand(
                 "Session: lock",

@@ -54,6 +54,20 @@ class PatientScreen(Screen):
             tooltip="Enter charges for a visit of this patient",
         ),
         Binding(
+            "p",
+            "payment",
+            "Payment",
+            id="patient.payment",
+            tooltip="Take a payment or copay from this patient, with a receipt",
+        ),
+        Binding(
+            "l",
+            "ledger",
+            "Ledger",
+            id="patient.ledger",
+            tooltip="Every posting of this patient, explained",
+        ),
+        Binding(
             "f5",
             "reload",
             "Reload",
@@ -211,9 +225,28 @@ class PatientScreen(Screen):
             self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "charges":
-            return self.app.may("charges:write")
-        return True
+        needs = {
+            "charges": "charges:write",
+            "payment": "payments:collect",
+            "ledger": "ledger:read",
+        }.get(action)
+        return self.app.may(needs) if needs else True
+
+    def action_payment(self) -> None:
+        from pms_tui.screens.money import PaymentScreen
+
+        if self.check_action("payment", ()):
+            self.app.push_screen(PaymentScreen(self.patient_id), self._paid)
+
+    def _paid(self, posted: bool | None) -> None:
+        if posted:
+            self.load()
+
+    def action_ledger(self) -> None:
+        from pms_tui.screens.money import LedgerScreen
+
+        if self.check_action("ledger", ()):
+            self.app.push_screen(LedgerScreen(self.patient_id))
 
     def action_charges(self) -> None:
         from pms_tui.screens.charges import ChargeEntryScreen
@@ -240,6 +273,26 @@ class PatientScreen(Screen):
                     )
                 ]
                 if self.check_action("charges", ())
+                else []
+            ),
+            *(
+                [
+                    PaletteCommand(
+                        "Patient: take a payment",
+                        "A payment or copay, with a receipt (p)",
+                        self.action_payment,
+                    )
+                ]
+                if self.check_action("payment", ())
+                else []
+            ),
+            *(
+                [
+                    PaletteCommand(
+                        "Patient: ledger", "Every posting, explained (l)", self.action_ledger
+                    )
+                ]
+                if self.check_action("ledger", ())
                 else []
             ),
             PaletteCommand(

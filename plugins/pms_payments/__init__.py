@@ -1,0 +1,1 @@
+"""First-party payment processor: a card terminal whose reference is recorded."""

@@ -1,0 +1,1 @@
+"""First-party statement renderers: printable PDF and CSV for print vendors."""
