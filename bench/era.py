@@ -81,7 +81,7 @@ def write_835(path: Path, claims: list[tuple[str, list[tuple]]], payee_npi: str,
         "PER*BL*PROVIDER SERVICES*TE*8005550100",
         "N1*PE*BENCH CLINIC*XX*" + payee_npi,
     ]
-    segments = ["ST*835*0001*005010X221A1", *header, *body]
+    segments = ["ST*835*0001", *header, *body]  # ST03 is not used in the 835
     text = "~".join(segments).replace("~~", "~")
     count = text.count("~") + 2
     with path.open("w", encoding="ascii") as out:

@@ -94,7 +94,7 @@ def transaction_set(
     if plb:
         pairs = "*".join(f"{reason}*{amount}" for reason, amount in plb)
         body.append(f"PLB*{payee_npi}*20261231*{pairs}")
-    segments = [f"ST*835*{control}*005010X221A1", *body]
+    segments = [f"ST*835*{control}", *body]  # the 835 guide does not use ST03
     segments.append(f"SE*{len(segments) + 1}*{control}")
     return segments
 

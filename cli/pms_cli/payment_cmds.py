@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pms_cli.output import emit, emit_record
@@ -275,9 +277,7 @@ def statement_show(state: AppState, run_id: int, print_format) -> None:
 
     with state.uow() as ctx:
         if print_format:
-            click.get_binary_stream("stdout").write(
-                statements.render_run(ctx, run_id=run_id, fmt=print_format)
-            )
+            sys.stdout.buffer.write(statements.render_run(ctx, run_id=run_id, fmt=print_format))
             return
         views = statements.run_views(ctx, run_id=run_id)
     emit(

@@ -133,3 +133,10 @@ def test_every_sample_reads(name, claims, paid):
     assert len(claims_of(found)) == claims
     assert sum(c.paid_cents for c in claims_of(found)) == paid
     assert all(i.problem is None for i in found if isinstance(i, RemitSetEnd))
+
+
+def test_the_remittances_the_tests_post_are_valid_835s_for_pyx12():
+    from pms_x12.validate import validate_text
+
+    report = validate_text(era_835([PAID], plb=[("L6:X1", "-1.50")]).decode())
+    assert report.findings == []

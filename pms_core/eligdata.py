@@ -1,0 +1,121 @@
+"""Eligibility (270/271) as plain data: what an eligibility inquiry asks and
+what the payer's answer says, in the terms a front desk uses.
+
+The X12 plugin writes `EligibilityInquiry` as a 270 and reads a 271 into
+`EligibilityAnswer`s (one per subscriber or dependent asked about). The core
+keeps and compares the answers; it never sees X12.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Person:
+    last_name: str
+    first_name: str
+    birth_date: date | None = None
+    sex: str | None = None  # F, M, U
+    member_id: str | None = None  # the subscriber's; None for a dependent
+
+
+@dataclass(frozen=True)
+class EligibilityInquiry:
+    """One 270 inquiry: about `subscriber`, or about `dependent` on the
+    subscriber's plan, for services of `service_types` on `service_date`."""
+
+    trace: str  # TRN02: ours, echoed on the 271
+    originator: str  # TRN03: "1" + our TIN (10 characters)
+    payer_name: str
+    payer_id: str
+    provider_name: str  # the practice (organization) or a provider
+    provider_npi: str
+    subscriber: Person
+    service_date: date
+    service_types: tuple[str, ...] = ("30",)
+    dependent: Person | None = None
+
+
+@dataclass(frozen=True)
+class Benefit:
+    """One EB segment in words: what kind of benefit, for which services, how
+    much (an amount in cents or a percent), over which period, in or out of
+    network (None: not said)."""
+
+    code: str  # EB01
+    kind: str  # EB01 in words
+    service_types: tuple[str, ...]
+    coverage_level: str | None = None  # EB02: IND, FAM, ...
+    plan_name: str | None = None  # EB05
+    period: str | None = None  # EB06 in words: "calendar year", "remaining", ...
+    amount_cents: int | None = None  # EB07
+    percent: Decimal | None = None  # EB08, as a fraction (0.2 is 20%)
+    in_network: bool | None = None  # EB12
+    messages: tuple[str, ...] = ()  # MSG
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An AAA: why the payer could not answer, and what to do."""
+
+    loop: str  # "payer", "provider", "subscriber", "dependent"
+    code: str  # AAA03
+    reason: str  # AAA03 in words
+    action_code: str  # AAA04
+    action: str  # AAA04 in words
+    position: int | None = None
+
+
+@dataclass
+class EligibilityAnswer:
+    """The payer's answer about one person. `active` is True or False when an
+    EB said so, None when the answer was a rejection or said neither."""
+
+    trace: str | None  # TRN02 that the payer echoed (ours)
+    payer_id: str | None
+    member_id: str | None
+    dependent: bool
+    active: bool | None = None
+    plan_name: str | None = None
+    coverage_from: date | None = None  # DTP*346/356 (or 291)
+    coverage_to: date | None = None  # DTP*347/357
+    benefits: list[Benefit] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def _find(self, code: str, service: str, network: bool | None, test) -> Benefit | None:
+        """The first benefit of `code` for `service` (or for every service), in
+        the network asked about (or not said), that passes `test`."""
+        for b in self.benefits:
+            if b.code != code or (b.service_types and service not in b.service_types):
+                continue
+            if network is not None and b.in_network not in (network, None):
+                continue
+            if test(b):
+                return b
+        return None
+
+    def copay_cents(self, service: str = "30", *, in_network: bool | None = True) -> int | None:
+        b = self._find("B", service, in_network, lambda b: b.amount_cents is not None)
+        return b.amount_cents if b else None
+
+    def coinsurance(self, service: str = "30", *, in_network: bool | None = True) -> Decimal | None:
+        b = self._find("A", service, in_network, lambda b: b.percent is not None)
+        return b.percent if b else None
+
+    def deductible_cents(
+        self, service: str = "30", *, remaining: bool = False, in_network: bool | None = True
+    ) -> int | None:
+        """The deductible for the period (total), or what is left of it."""
+        b = self._find("C", service, in_network, lambda b: b.amount_cents is not None
+                       and (b.period == "remaining") == remaining)  # fmt: skip
+        return b.amount_cents if b else None
+
+    def out_of_pocket_cents(
+        self, service: str = "30", *, remaining: bool = False, in_network: bool | None = True
+    ) -> int | None:
+        b = self._find("G", service, in_network, lambda b: b.amount_cents is not None
+                       and (b.period == "remaining") == remaining)  # fmt: skip
+        return b.amount_cents if b else None
