@@ -119,3 +119,50 @@ class EligibilityAnswer:
         b = self._find("G", service, in_network, lambda b: b.amount_cents is not None
                        and (b.period == "remaining") == remaining)  # fmt: skip
         return b.amount_cents if b else None
+
+
+# --- claim status (276/277) -----------------------------------------------------------
+@dataclass(frozen=True)
+class StatusInquiry:
+    """One claim asked about in a 276."""
+
+    trace: str  # TRN02: ours, echoed on the 277
+    claim_number: str  # REF*EJ: our CLM01
+    subscriber: Person
+    total_cents: int  # AMT*T3
+    service_from: date
+    service_to: date
+    payer_claim_number: str | None = None  # REF*1K, when the payer gave us one
+    dependent: Person | None = None
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    """A 276: the claims of one payer, from one provider, asked about at once."""
+
+    payer_name: str
+    payer_id: str
+    receiver_name: str  # the practice, as the information receiver
+    receiver_id: str  # its ETIN with the clearinghouse
+    provider_name: str
+    provider_npi: str
+    claims: tuple[StatusInquiry, ...]
+
+
+@dataclass
+class StatusAnswer:
+    """A 277's word on one claim: every STC in words, with the amounts and
+    dates it gave, and the lines it spoke about."""
+
+    trace: str | None  # TRN02 (ours)
+    claim_number: str | None  # REF*EJ (our CLM01)
+    payer_claim_number: str | None = None  # REF*1K
+    statuses: list = field(default_factory=list)  # pms_core.edi.ClaimStatus
+    total_cents: int | None = None  # STC04
+    paid_cents: int | None = None  # STC05
+    adjudicated: date | None = None  # STC06
+    check_number: str | None = None  # STC09
+    service_from: date | None = None
+    service_to: date | None = None
+    lines: list = field(default_factory=list)  # (procedure code, [ClaimStatus], REF*FJ)
+    position: int | None = None

@@ -233,7 +233,7 @@ class _Reader999:
 
 
 # --- 277CA ----------------------------------------------------------------------------
-def _statuses(seg: Segment) -> list[ClaimStatus]:
+def statuses(seg: Segment) -> list[ClaimStatus]:
     """The status composites of an STC (STC01, STC10, STC11)."""
     effective = None
     if seg.get(2).strip():
@@ -356,14 +356,14 @@ class _Reader277CA:
             self.line = _Line(seg, procedure)
             self.claim.lines.append(self.line)
         elif sid == "STC":
-            statuses = _statuses(seg)
+            found = statuses(seg)
             if self.line is not None:
-                self.line.statuses.extend(statuses)
+                self.line.statuses.extend(found)
             else:
                 amount = _cents(seg, 4)
                 if self.claim.total_cents is None:
                     self.claim.total_cents = amount
-                self.claim.statuses.extend(statuses)
+                self.claim.statuses.extend(found)
         elif sid == "REF":
             qualifier = seg.get(1).strip()
             if self.line is not None:

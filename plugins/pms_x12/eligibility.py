@@ -114,7 +114,7 @@ _LEVELS = {"20": "payer", "21": "provider", "22": "subscriber", "23": "dependent
 
 
 # --- the 270 -----------------------------------------------------------------------
-def _clean(value: str, limit: int) -> str:
+def clean_text(value: str, limit: int) -> str:
     """Free text fit for an element: upper case, no delimiter characters."""
     text = "".join(ch for ch in value.upper() if ch not in "*~:^>\\|\n\r")
     return " ".join(text.split())[:limit]
@@ -130,7 +130,7 @@ def write_270(
     production: bool = True,
 ) -> str:
     """One interchange (ISA13/GS06 `control`) with one 270 about one person."""
-    t = _clean
+    t = clean_text
     ymd, hm = created.strftime("%Y%m%d"), created.strftime("%H%M")
     sub, dep = inquiry.subscriber, inquiry.dependent
     types = "^".join(inquiry.service_types)
@@ -187,7 +187,7 @@ def _decimal(seg: Segment, index: int) -> Decimal | None:
     return value
 
 
-def _dates(seg: Segment) -> tuple[date, date]:
+def date_range(seg: Segment) -> tuple[date, date]:
     fmt, value = seg.get(2).strip(), required(seg, 3)
     if fmt == "RD8":
         first, _, last = value.partition("-")
@@ -279,7 +279,7 @@ class _Reader271:
         if self.current is None:
             return
         if sid == "DTP" and self.benefit is None:
-            first, last = _dates(seg)
+            first, last = date_range(seg)
             qualifier = seg.get(1).strip()
             if qualifier in ("346", "356", "291", "307"):
                 self.current.coverage_from = first
@@ -392,7 +392,7 @@ def read_270(data: bytes | str) -> list[EligibilityInquiry]:
         elif sid == "TRN":
             parts["trace"], parts["originator"] = seg.get(2).strip(), seg.get(3).strip()
         elif sid == "DTP" and seg.get(1).strip() == "291":
-            parts["date"] = _dates(seg)[0]
+            parts["date"] = date_range(seg)[0]
         elif sid == "EQ":
             parts["eq"] = tuple(s for s in seg.repetitions(1) if s)
         elif sid == "SE":
