@@ -15,7 +15,7 @@ from pms_core.edi import X12Error
 from pms_core.eligdata import Person, StatusAnswer, StatusInquiry, StatusRequest
 from pms_x12.acks import statuses as read_statuses
 from pms_x12.elements import cents, parse_date, required
-from pms_x12.eligibility import clean_text, date_range
+from pms_x12.eligibility import clean_text, date_range, interchange
 from pms_x12.segments import VERSIONS, EnvelopeError, Segment, X12Stream
 
 __all__ = ["read_276", "read_277", "write_276"]
@@ -70,16 +70,9 @@ def write_276(
             body.append(f"DTP*472*D8*{claim.service_from:%Y%m%d}")
         else:
             body.append(f"DTP*472*RD8*{claim.service_from:%Y%m%d}-{claim.service_to:%Y%m%d}")
-    st = ["ST*276*0001*005010X212", *body]
-    st.append(f"SE*{len(st) + 1}*0001")
-    usage = "P" if production else "T"
-    isa = (
-        f"ISA*00*          *00*          *ZZ*{sender_id[:15]:<15}*ZZ*{receiver_id[:15]:<15}"
-        f"*{created:%y%m%d}*{hm}*^*00501*{control:09d}*0*{usage}*:"
-    )
-    return "~".join(
-        [isa, f"GS*HR*{sender_id}*{receiver_id}*{ymd}*{hm}*{control}*X*005010X212", *st,
-         f"GE*1*{control}", f"IEA*1*{control:09d}", ""]
+    return interchange(
+        "276", "HR", "005010X212", body, sender_id=sender_id, receiver_id=receiver_id,
+        control=control, created=created, production=production,
     )  # fmt: skip
 
 

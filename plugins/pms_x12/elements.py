@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from pms_core.edi import X12Error
 from pms_x12.segments import Segment
@@ -63,6 +64,20 @@ def parse_date(seg: Segment, index: int, text: str) -> date:
         except ValueError:
             pass
     raise fail(seg, f"{seg.ref(index)} is not a valid date (CCYYMMDD)", index)
+
+
+def decimal(seg: Segment, index: int) -> Decimal | None:
+    """A decimal number (a quantity, a percent), exactly; None when empty."""
+    text = seg.get(index).strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise fail(seg, f"{seg.ref(index)} is not a number", index) from None
+    if not value.is_finite():
+        raise fail(seg, f"{seg.ref(index)} is not a number", index)
+    return value
 
 
 def cents(seg: Segment, index: int, component: int | None = None) -> int | None:

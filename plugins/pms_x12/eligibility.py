@@ -13,11 +13,10 @@ Messages name segment positions and elements, never values.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from pms_core.edi import X12Error
 from pms_core.eligdata import Benefit, EligibilityAnswer, EligibilityInquiry, Person, Rejection
-from pms_x12.elements import cents, fail, parse_date, required
+from pms_x12.elements import cents, decimal, fail, parse_date, required
 from pms_x12.segments import VERSIONS, EnvelopeError, Segment, X12Stream
 
 ELIGIBILITY = {
@@ -160,33 +159,33 @@ def write_270(
     else:
         body += person(sub, "IL", True)
         body += ["HL*4*3*23*0", asked[0], *person(dep, "03", False), *asked[1:]]
-    st = ["ST*270*0001*005010X279A1", *body]
+    return interchange(
+        "270", "HS", "005010X279A1", body, sender_id=sender_id, receiver_id=receiver_id,
+        control=control, created=created, production=production,
+    )  # fmt: skip
+
+
+def interchange(
+    set_id: str, functional_id: str, version: str, body: list[str], *, sender_id: str,
+    receiver_id: str, control: int, created: datetime, production: bool,
+) -> str:  # fmt: skip
+    """One interchange (ISA13 = GS06 = `control`) holding one transaction set
+    (ST02 0001) of `body`'s segments, "~"-terminated, ":" for components and
+    "^" for repetitions."""
+    st = [f"ST*{set_id}*0001*{version}", *body]
     st.append(f"SE*{len(st) + 1}*0001")
-    usage = "P" if production else "T"
+    ymd, hm = created.strftime("%Y%m%d"), created.strftime("%H%M")
     isa = (
         f"ISA*00*          *00*          *ZZ*{sender_id[:15]:<15}*ZZ*{receiver_id[:15]:<15}"
-        f"*{created:%y%m%d}*{hm}*^*00501*{control:09d}*0*{usage}*:"
+        f"*{created:%y%m%d}*{hm}*^*00501*{control:09d}*0*{'P' if production else 'T'}*:"
     )
     return "~".join(
-        [isa, f"GS*HS*{sender_id}*{receiver_id}*{ymd}*{hm}*{control}*X*005010X279A1", *st,
-         f"GE*1*{control}", f"IEA*1*{control:09d}", ""]
+        [isa, f"GS*{functional_id}*{sender_id}*{receiver_id}*{ymd}*{hm}*{control}*X*{version}",
+         *st, f"GE*1*{control}", f"IEA*1*{control:09d}", ""]
     )  # fmt: skip
 
 
 # --- reading ----------------------------------------------------------------------------
-def _decimal(seg: Segment, index: int) -> Decimal | None:
-    text = seg.get(index).strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise fail(seg, f"{seg.ref(index)} is not a number", index) from None
-    if not value.is_finite():
-        raise fail(seg, f"{seg.ref(index)} is not a number", index)
-    return value
-
-
 def date_range(seg: Segment) -> tuple[date, date]:
     fmt, value = seg.get(2).strip(), required(seg, 3)
     if fmt == "RD8":
@@ -294,7 +293,7 @@ class _Reader271:
                 self.current.active = True
             elif code in INACTIVE and self.current.active is None:
                 self.current.active = False
-            percent = _decimal(seg, 8)
+            percent = decimal(seg, 8)
             network = seg.get(12).strip()
             self.benefit = dict(
                 code=code,

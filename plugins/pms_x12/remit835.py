@@ -18,7 +18,6 @@ positions and elements, never values.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
 from pms_core.edi import X12Error, X12Problem
@@ -31,7 +30,7 @@ from pms_core.remitdata import (
     RemitLine,
     RemitSetEnd,
 )
-from pms_x12.elements import cents, code, fail, parse_date, required
+from pms_x12.elements import cents, code, decimal, fail, parse_date, required
 from pms_x12.segments import VERSIONS, EnvelopeError, Segment, X12Stream
 
 __all__ = ["RemitReader835", "read_835"]
@@ -68,19 +67,6 @@ def _amount(seg: Segment, index: int, component: int | None = None) -> int:
     return value
 
 
-def _decimal(seg: Segment, index: int) -> Decimal | None:
-    text = seg.get(index).strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise fail(seg, f"{seg.ref(index)} is not a number", index) from None
-    if not value.is_finite():
-        raise fail(seg, f"{seg.ref(index)} is not a number", index)
-    return value
-
-
 def _optional_date(seg: Segment, index: int):
     text = seg.get(index).strip()
     return parse_date(seg, index, text) if text else None
@@ -99,7 +85,7 @@ def _adjustments(seg: Segment) -> list[Adjustment]:
             continue
         if not (1 <= len(reason) <= 5 and reason.isalnum()):
             raise fail(seg, f"{seg.ref(start)} is not a valid adjustment reason code", start)
-        quantity = _decimal(seg, start + 2) if start + 2 <= last else None
+        quantity = decimal(seg, start + 2) if start + 2 <= last else None
         found.append(Adjustment(group, reason, _amount(seg, start + 1), quantity))
     if not found:
         raise fail(seg, "CAS02 is missing", 2)
@@ -229,7 +215,7 @@ class _SetReader:
                 charge_cents=_amount(seg, 2),
                 paid_cents=_amount(seg, 3),
                 revenue_code=seg.get(4).strip() or None,
-                units=_decimal(seg, 5),
+                units=decimal(seg, 5),
                 original_procedure=original[1] if original else None,
                 original_modifiers=original[2] if original else (),
             )

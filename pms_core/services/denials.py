@@ -276,42 +276,44 @@ def appeal(ctx: Context, *, remittance_claim_id: int, charge_id: int, note: str)
     return _record(ctx, _denial(ctx, remittance_claim_id, charge_id), "appeal", note)
 
 
-def _move_open_balance(ctx: Context, d: Denial, to: Account, kind: str, note: str, reason: str):
+def _move_open_balance(
+    ctx: Context, remittance_claim_id: int, charge_id: int, action: str, to: Account, note: str
+) -> DenialAction:
+    """Post the denied charge's open insurance balance to `to` (the patient, or
+    a write-off) and record the `action` with the entry."""
+    d = _denial(ctx, remittance_claim_id, charge_id)
     claim = ctx.session.get(Claim, d.claim_id)
-    common = dict(patient_id=d.patient_id, charge_id=d.charge_id, reason=reason)
+    common = dict(
+        patient_id=d.patient_id, charge_id=d.charge_id, reason=f"{action}:{d.reason}"[:20]
+    )
     lines = [
         Line(Account.AR_INSURANCE, Money(-d.open_cents), coverage_id=claim.coverage_id,
              payer_id=claim.payer_id, **common),
         Line(to, Money(d.open_cents), **({} if to == Account.AR_PATIENT else
                                           {"payer_id": claim.payer_id}), **common),
     ]  # fmt: skip
-    (entry_id,) = ledger.post_many(
-        ctx, [Entry(ctx.today(), kind, lines, memo=f"denied charge {d.charge_id}: {note}"[:200])]
-    )
-    return entry_id
+    memo = f"denied charge {d.charge_id}: {note}"[:200]
+    (entry_id,) = ledger.post_many(ctx, [Entry(ctx.today(), f"denial_{action}", lines, memo)])
+    return _record(ctx, d, action, note, d.open_cents, entry_id)
 
 
 def write_off(ctx: Context, *, remittance_claim_id: int, charge_id: int, reason: str):
     """Write off what the payer still carries for a denied charge, with the
     reason (`ledger:writeoff`)."""
     require(ctx, "ledger:writeoff", action="denial.writeoff")
-    note = _note(reason, "reason")
-    d = _denial(ctx, remittance_claim_id, charge_id)
-    entry_id = _move_open_balance(
-        ctx, d, Account.ADJ_WRITE_OFF, "denial_writeoff", note, f"writeoff:{d.reason}"[:20]
+    reason = _note(reason, "reason")
+    return _move_open_balance(
+        ctx, remittance_claim_id, charge_id, "writeoff", Account.ADJ_WRITE_OFF, reason
     )
-    return _record(ctx, d, "writeoff", note, d.open_cents, entry_id)
 
 
 def transfer_to_patient(ctx: Context, *, remittance_claim_id: int, charge_id: int, note: str):
     """Make a denied charge the patient's to pay (`payments:post`)."""
     require(ctx, "payments:post", action="denial.transfer")
     note = _note(note, "note")
-    d = _denial(ctx, remittance_claim_id, charge_id)
-    entry_id = _move_open_balance(
-        ctx, d, Account.AR_PATIENT, "denial_transfer", note, f"transfer:{d.reason}"[:20]
+    return _move_open_balance(
+        ctx, remittance_claim_id, charge_id, "transfer", Account.AR_PATIENT, note
     )
-    return _record(ctx, d, "transfer", note, d.open_cents, entry_id)
 
 
 def resubmit(ctx: Context, *, remittance_claim_id: int, charge_id: int, note: str):
