@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pms_cli.output import emit
@@ -15,7 +17,7 @@ COLUMNS = ("username", "full_name", "role", "status", "last_login_at")
 
 def read_password_stdin() -> str:
     """The first line of stdin, without its line ending."""
-    line = click.get_text_stream("stdin").readline()
+    line = sys.stdin.readline()
     return line.rstrip("\r\n")
 
 

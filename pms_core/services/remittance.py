@@ -442,14 +442,15 @@ def import_era(
     digest, packed = _digest_and_pack(source)
     source.seek(0)
     earlier = ctx.session.exec(
-        select(InboundFile.id).where(
+        select(InboundFile.id, InboundFile.status).where(
             InboundFile.practice_id == ctx.practice_id, InboundFile.sha256 == digest
         )
     ).first()
     if earlier is not None:
         return EraOutcome(
-            name, "duplicate", f"already imported as inbound file {earlier}; nothing added",
-            inbound_file_id=earlier, dry_run=dry_run,
+            name, "duplicate",
+            f"already imported as inbound file {earlier[0]} ({earlier[1]}); nothing added",
+            inbound_file_id=earlier[0], dry_run=dry_run,
         )  # fmt: skip
     outer = ctx.session.begin_nested()
     inbound = InboundFile(
@@ -473,8 +474,9 @@ def import_era(
         outcome.sets = []
         outcome.status, outcome.message = "rejected", f"{exc}; nothing in the file was posted"
         if not dry_run:
-            _record_failed_file(ctx, name, digest, packed, clearinghouse_id, outcome.message)
-            outcome.inbound_file_id = _last_inbound_id(ctx, digest)
+            outcome.inbound_file_id = _record_failed_file(
+                ctx, name, digest, packed, clearinghouse_id, outcome.message
+            )
         _audit(ctx, outcome)
         return outcome
     statuses = {s.status for s in outcome.sets}
@@ -507,30 +509,23 @@ def _audit(ctx: Context, outcome: EraOutcome) -> None:
     )
 
 
-def _record_failed_file(ctx, name, digest, packed, clearinghouse_id, message) -> None:
-    ctx.session.add(
-        InboundFile(
-            practice_id=ctx.practice_id,
-            clearinghouse_id=clearinghouse_id,
-            name=name[-200:],
-            sha256=digest,
-            kind="835",
-            status="failed",
-            message=message[:500],
-            content=packed,
-            compressed=True,
-            received_at=ctx.clock.now(),
-        )
+def _record_failed_file(ctx, name, digest, packed, clearinghouse_id, message) -> int:
+    """Keep a refused file (marked failed, with why) and return its id."""
+    inbound = InboundFile(
+        practice_id=ctx.practice_id,
+        clearinghouse_id=clearinghouse_id,
+        name=name[-200:],
+        sha256=digest,
+        kind="835",
+        status="failed",
+        message=message[:500],
+        content=packed,
+        compressed=True,
+        received_at=ctx.clock.now(),
     )
+    ctx.session.add(inbound)
     ctx.session.flush()
-
-
-def _last_inbound_id(ctx: Context, digest: str) -> int | None:
-    return ctx.session.exec(
-        select(InboundFile.id).where(
-            InboundFile.practice_id == ctx.practice_id, InboundFile.sha256 == digest
-        )
-    ).first()
+    return inbound.id
 
 
 def _post_file(ctx, inbound_id: int, items: Iterator, outcome: EraOutcome, keep_postings) -> None:

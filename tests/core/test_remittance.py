@@ -362,6 +362,8 @@ def test_an_envelope_error_or_a_truncated_file_posts_nothing(
         assert secret not in outcome.message
     assert Account.CASH not in balances(engine, practice)
     assert count(engine, Remittance) == 0
+    again = run(uow, damage(text).encode())  # the same broken file again
+    assert again.status == "duplicate" and "(failed)" in again.message
 
 
 def test_a_posting_interrupted_midway_leaves_nothing(engine, uow, practice, billing, monkeypatch):
