@@ -72,6 +72,14 @@ def _register(pm, name, load, errors: list[PluginLoadError]) -> bool:
     return True
 
 
+def contributions(pm: pluggy.PluginManager, hook: str) -> list:
+    """Everything the plugins contribute through a `register_*` hook (each
+    calls ``register(item)``), in registration order."""
+    found: list = []
+    getattr(pm.hook, hook)(register=found.append)
+    return found
+
+
 def load_errors(pm: pluggy.PluginManager) -> list[PluginLoadError]:
     return list(getattr(pm, "pms_load_errors", []))
 

@@ -68,6 +68,7 @@ from pms_core.models import (
 )
 from pms_core.models.people import SUBSCRIBER_RELATIONSHIPS
 from pms_core.permissions import require
+from pms_core.plugins import contributions
 from pms_core.scrub import Finding, PayerProfile, ScrubContext, Severity, profile_for
 from pms_core.services import charges as charge_service
 
@@ -426,8 +427,8 @@ def _insert_claims(
     )
     for chunk in _chunks(ids):  # the claim number is the id, zero-padded to 8 digits
         _db(ctx).execute(update(table).where(table.c.id.in_(chunk)).values(claim_number=padded))
-    _insert_plain(
-        ctx,
+    insert_plain(
+        ctx.session,
         ClaimDiagnosis.__table__,
         [
             {"claim_id": i, "position": n, "code": code}
@@ -435,8 +436,8 @@ def _insert_claims(
             for n, code in enumerate(claim_dx, start=1)
         ],
     )
-    _insert_plain(
-        ctx,
+    insert_plain(
+        ctx.session,
         ClaimLine.__table__,
         [
             {
@@ -467,11 +468,6 @@ def _insert_claims(
         )
         for i, (row, _, _) in zip(ids, specs, strict=True)
     ]
-
-
-def _insert_plain(ctx: Context, table, rows: list[dict]) -> None:
-    """Claim lines and diagnoses come by the tens of thousands: `db.insert_plain`."""
-    insert_plain(ctx.session, table, rows)
 
 
 def _build_reason(frequency: str, original: Claim | None) -> str:
@@ -997,15 +993,11 @@ class ScrubOutcome:
 
 
 def scrub_rules(ctx: Context) -> list:
-    rules: list = []
-    ctx.pm.hook.register_scrub_rules(register=rules.append)
-    return rules
+    return contributions(ctx.pm, "register_scrub_rules")
 
 
 def payer_profiles(ctx: Context) -> list[PayerProfile]:
-    profiles: list[PayerProfile] = []
-    ctx.pm.hook.register_payer_profiles(register=profiles.append)
-    return profiles
+    return contributions(ctx.pm, "register_payer_profiles")
 
 
 def scrub_claims(ctx: Context, *, claim_ids: Sequence[int] | None = None) -> list[ScrubOutcome]:

@@ -28,6 +28,7 @@ from pms_core.models import Charge, Patient, Payment, Posting
 from pms_core.money import Money, MoneyError
 from pms_core.payments import PaymentProcessor, looks_like_card_number
 from pms_core.permissions import require
+from pms_core.plugins import contributions
 
 METHODS = ("cash", "check", "card")
 
@@ -73,9 +74,7 @@ class Receipt:
 
 
 def processors(ctx: Context) -> dict[str, PaymentProcessor]:
-    found: list[PaymentProcessor] = []
-    ctx.pm.hook.register_payment_processors(register=found.append)
-    return {p.name: p for p in found}
+    return {p.name: p for p in contributions(ctx.pm, "register_payment_processors")}
 
 
 def open_items(ctx: Context, patient_id: int) -> list[OpenItem]:

@@ -70,6 +70,7 @@ from pms_core.models import (
 )
 from pms_core.money import Money
 from pms_core.permissions import require
+from pms_core.plugins import contributions
 from pms_core.remitdata import (
     PATIENT_RESPONSIBILITY,
     Adjustment,
@@ -386,9 +387,7 @@ def claim_status_after(claim: RemitClaim, denied: dict[int, bool]) -> str:
 
 # --- reading the file ---------------------------------------------------------------------
 def remit_readers(ctx: Context) -> list[RemitReader]:
-    found: list[RemitReader] = []
-    ctx.pm.hook.register_remit_readers(register=found.append)
-    return found
+    return contributions(ctx.pm, "register_remit_readers")
 
 
 def is_remittance(ctx: Context, head: bytes) -> bool:
@@ -453,19 +452,7 @@ def import_era(
             inbound_file_id=earlier[0], dry_run=dry_run,
         )  # fmt: skip
     outer = ctx.session.begin_nested()
-    inbound = InboundFile(
-        practice_id=ctx.practice_id,
-        clearinghouse_id=clearinghouse_id,
-        name=name[-200:],
-        sha256=digest,
-        kind="835",
-        status="received",
-        content=packed,
-        compressed=True,
-        received_at=ctx.clock.now(),
-    )
-    ctx.session.add(inbound)
-    ctx.session.flush()
+    inbound = _keep_file(ctx, name, digest, packed, clearinghouse_id, "received")
     outcome = EraOutcome(name, "posted", inbound_file_id=inbound.id, dry_run=dry_run)
     try:
         _post_file(ctx, inbound.id, reader.read(source), outcome, keep_postings=dry_run)
@@ -474,9 +461,9 @@ def import_era(
         outcome.sets = []
         outcome.status, outcome.message = "rejected", f"{exc}; nothing in the file was posted"
         if not dry_run:
-            outcome.inbound_file_id = _record_failed_file(
-                ctx, name, digest, packed, clearinghouse_id, outcome.message
-            )
+            outcome.inbound_file_id = _keep_file(
+                ctx, name, digest, packed, clearinghouse_id, "failed", outcome.message
+            ).id
         _audit(ctx, outcome)
         return outcome
     statuses = {s.status for s in outcome.sets}
@@ -509,15 +496,18 @@ def _audit(ctx: Context, outcome: EraOutcome) -> None:
     )
 
 
-def _record_failed_file(ctx, name, digest, packed, clearinghouse_id, message) -> int:
-    """Keep a refused file (marked failed, with why) and return its id."""
+def _keep_file(
+    ctx: Context, name: str, digest: str, packed: bytes, clearinghouse_id, status: str,
+    message: str = "",
+) -> InboundFile:  # fmt: skip
+    """Store the file as received (compressed), with its status."""
     inbound = InboundFile(
         practice_id=ctx.practice_id,
         clearinghouse_id=clearinghouse_id,
         name=name[-200:],
         sha256=digest,
         kind="835",
-        status="failed",
+        status=status,
         message=message[:500],
         content=packed,
         compressed=True,
@@ -525,7 +515,7 @@ def _record_failed_file(ctx, name, digest, packed, clearinghouse_id, message) ->
     )
     ctx.session.add(inbound)
     ctx.session.flush()
-    return inbound.id
+    return inbound
 
 
 def _post_file(ctx, inbound_id: int, items: Iterator, outcome: EraOutcome, keep_postings) -> None:

@@ -27,6 +27,7 @@ from pms_core.ledger import Account
 from pms_core.models import Charge, Patient, Posting, Statement, StatementRun
 from pms_core.money import Money, MoneyError
 from pms_core.permissions import require
+from pms_core.plugins import contributions
 from pms_core.statements import AGING_BUCKETS, StatementLine, StatementRenderer, StatementView
 
 DUE_DAYS = 30
@@ -42,9 +43,7 @@ class RunResult:
 
 
 def renderers(ctx: Context) -> dict[str, StatementRenderer]:
-    found: list[StatementRenderer] = []
-    ctx.pm.hook.register_statement_renderers(register=found.append)
-    return {r.name: r for r in found}
+    return {r.name: r for r in contributions(ctx.pm, "register_statement_renderers")}
 
 
 def _cycle(text: str | None) -> tuple[int, int] | None:

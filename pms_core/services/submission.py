@@ -44,6 +44,7 @@ from pms_core.models import (
     SubmissionBatch,
 )
 from pms_core.permissions import require
+from pms_core.plugins import contributions
 from pms_core.services import remittance
 from pms_core.services.claims import _chunks, load_claim_views, transition
 from pms_core.transport import InboundFile as RemoteFile
@@ -61,9 +62,7 @@ class SubmissionError(PmsError):
 
 # --- clearinghouses -----------------------------------------------------------------
 def transport_types(ctx: Context) -> dict[str, TransportType]:
-    found: list[TransportType] = []
-    ctx.pm.hook.register_clearinghouses(register=found.append)
-    return {t.name: t for t in found}
+    return {t.name: t for t in contributions(ctx.pm, "register_clearinghouses")}
 
 
 def add_clearinghouse(
@@ -242,9 +241,7 @@ class BatchResult:
 
 
 def claim_writers(ctx: Context) -> dict[str, ClaimWriter]:
-    found: list[ClaimWriter] = []
-    ctx.pm.hook.register_claim_writers(register=found.append)
-    return {w.kind: w for w in found}
+    return {w.kind: w for w in contributions(ctx.pm, "register_claim_writers")}
 
 
 def submit_claims(
@@ -562,9 +559,7 @@ class FileOutcome:
 
 
 def response_readers(ctx: Context) -> list[ResponseReader]:
-    found: list[ResponseReader] = []
-    ctx.pm.hook.register_response_readers(register=found.append)
-    return found
+    return contributions(ctx.pm, "register_response_readers")
 
 
 def import_response(

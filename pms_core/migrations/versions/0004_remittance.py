@@ -252,9 +252,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["app_user.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_denial_action_item", "denial_action", ["remittance_claim_id", "charge_id"]
-    )
+    op.create_index("ix_denial_action_item", "denial_action", ["remittance_claim_id", "charge_id"])
     op.create_table(
         "payment",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -281,9 +279,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_payment_patient", "payment", ["practice_id", "patient_id"])
-    op.create_index(
-        "uq_payment_receipt", "payment", ["practice_id", "receipt_number"], unique=True
-    )
+    op.create_index("uq_payment_receipt", "payment", ["practice_id", "receipt_number"], unique=True)
     op.create_table(
         "statement_run",
         sa.Column("id", sa.Integer(), nullable=False),
