@@ -4,10 +4,10 @@ with `make_engine(url)` (tests build one per database)."""
 from __future__ import annotations
 
 import os
-from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import Date, Engine, Numeric, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -177,37 +177,49 @@ def ensure_current(engine: Engine) -> None:
 
 
 def insert_plain(session, table, rows: list[dict]) -> None:
-    """INSERT many rows of plain values (integers, text, booleans, decimals and
-    dates; no timestamps) straight through the driver, in the session's
-    transaction. For bulk rows by the tens of thousands (claim lines,
-    postings, remittance lines) that need none of SQLAlchemy's per-value type
-    processing, which costs more than the database's own work there. Every
-    row must have the keys of the first."""
+    """INSERT many rows straight through the driver, in the session's
+    transaction, each value converted by its column type's bind processor
+    (what SQLAlchemy itself would send: dates and timestamps as SQLite
+    stores them, UTC timestamps made naive). For bulk rows by the tens of
+    thousands (postings, claim and remittance lines) where SQLAlchemy's
+    per-row statement handling costs more than the database's own work.
+    Every row must have the keys of the first."""
     if not rows:
         return
     from sqlalchemy import insert
 
     dialect = session.get_bind().dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    params = (
-        [tuple(row[key] for key in compiled.positiontup) for row in rows]
-        if compiled.positional
-        else rows
-    )
-    keys = compiled.positiontup if compiled.positional else list(rows[0])
-    # The stdlib SQLite driver binds no Decimal: those columns go as text (and
-    # dates as the ISO text pms stores), converted only where the type says so.
-    convert = [i for i, key in enumerate(keys) if isinstance(table.c[key].type, (Numeric, Date))]
-    if dialect.name == "sqlite" and convert and compiled.positional:
-        converted = []
-        for row in params:
-            row = list(row)
-            for i in convert:
-                if row[i] is not None:
-                    row[i] = str(row[i]) if isinstance(row[i], Decimal) else row[i].isoformat()
-            converted.append(tuple(row))
-        params = converted
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    order = list(compiled.positiontup) if compiled.positional else keys
+    processors = [
+        (i, key, process)
+        for i, key in enumerate(order)
+        if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    if compiled.positional:
+        pick = itemgetter(*order)
+        params = (
+            [pick(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
+        )
+        if processors:
+            params = [_processed(values, processors) for values in params]
+    else:
+        params = rows
+        if processors:
+            params = [dict(row) for row in rows]
+            for values in params:
+                for _, key, process in processors:
+                    values[key] = process(values[key])
     session.connection().exec_driver_sql(str(compiled), params)
+
+
+def _processed(values: tuple, processors: list) -> tuple:
+    converted = list(values)
+    for i, _, process in processors:
+        if converted[i] is not None:
+            converted[i] = process(converted[i])
+    return tuple(converted)
 
 
 def reserve_ids(session, table, count: int) -> list[int]:

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -66,10 +66,10 @@ MAX_POSTING_CENTS = 10_000_000_00
 _KIND_MAX, _MEMO_MAX, _REFERENCE_MAX = 30, 200, 120
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One posting to be written: a signed amount against an account, with the
-    patient/coverage/payer/provider/location it belongs to (each optional)."""
+    patient/coverage/payer/provider/location it belongs to (each optional).
+    A named tuple: a remittance builds them by the hundred thousand."""
 
     account: Account
     amount: Money
@@ -188,19 +188,26 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
 
 def post_many(ctx: Context, entries: Sequence[Entry]) -> list[int]:
     """Write many balanced entries in the context's transaction, with the same
-    rules as `post` checked for every entry before anything is written, and
-    the dimensions checked in one query per kind of id for all of them.
-    Returns the new entries' ids in order. For bulk work (remittances): one
-    INSERT for the entries and one executemany for their postings."""
+    rules as `post`: each entry's own checked before anything is written, the
+    ids its lines name checked by the database in one statement after the
+    insert (in a savepoint: nothing stays when one is wrong). Returns the new
+    entries' ids in order. For bulk work (remittances): one executemany for
+    the entries and one for their postings."""
     practice_id = _practice(ctx)
-    for entry in entries:
-        _check_header(
-            entry_date=entry.entry_date, kind=entry.kind, memo=entry.memo, reference=entry.reference
-        )
-        _check_lines(entry.lines)
+    for n, entry in enumerate(entries, start=1):
+        try:
+            _check_header(
+                entry_date=entry.entry_date,
+                kind=entry.kind,
+                memo=entry.memo,
+                reference=entry.reference,
+            )
+            _check_lines(entry.lines)
+        except LedgerError as exc:
+            raise LedgerError(f"entry {n}: {exc}") from None
     if not entries:
         return []
-    _check_dimensions(ctx.session, practice_id, [line for e in entries for line in e.lines])
+    lines = [line for e in entries for line in e.lines]
     references = [e.reference for e in entries if e.reference is not None]
     if len(set(references)) != len(references):
         raise Conflict("two entries of the batch have the same reference")
@@ -213,8 +220,10 @@ def post_many(ctx: Context, entries: Sequence[Entry]) -> list[int]:
         if existing is not None:
             raise Conflict(f"reference already used by journal entry {existing}")
     now, user_id = ctx.clock.now(), ctx.user.id if ctx.user else None
-    rows = [
+    ids = reserve_ids(ctx.session, JournalEntry.__table__, len(entries))
+    entry_rows = [
         dict(
+            id=entry_id,
             practice_id=practice_id,
             entry_date=e.entry_date,
             posted_at=now,
@@ -224,27 +233,73 @@ def post_many(ctx: Context, entries: Sequence[Entry]) -> list[int]:
             created_by_id=user_id,
             reverses_id=None,
         )
-        for e in entries
+        for entry_id, e in zip(ids, entries, strict=True)
     ]
-    ids = reserve_ids(ctx.session, JournalEntry.__table__, len(rows))
+    posting_rows = [
+        _posting_row(entry_id, practice_id, line)
+        for entry_id, e in zip(ids, entries, strict=True)
+        for line in e.lines
+    ]
     try:
+        # The dimensions are checked by the database after the insert (one
+        # statement instead of a query per kind of id), inside a savepoint:
+        # on any doubt it is rolled back and the lines are checked one by one
+        # for a message that names the posting.
         with ctx.session.begin_nested():
-            ctx.session.execute(
-                insert(JournalEntry.__table__),
-                [dict(row, id=i) for row, i in zip(rows, ids, strict=True)],
-            )
-    except IntegrityError as exc:
-        raise Conflict("an entry conflicts with an existing one (reference)") from exc
-    insert_plain(
-        ctx.session,
-        Posting.__table__,
-        [
-            _posting_row(entry_id, practice_id, line)
-            for entry_id, e in zip(ids, entries, strict=True)
-            for line in e.lines
-        ],
-    )
+            insert_plain(ctx.session, JournalEntry.__table__, entry_rows)
+            insert_plain(ctx.session, Posting.__table__, posting_rows)
+            if _misplaced_posting(ctx.session, min(ids), max(ids)) is not None:
+                raise _Misplaced
+    except IntegrityError:
+        _check_dimensions(ctx.session, practice_id, lines, _labels(entries))
+        raise Conflict("an entry conflicts with an existing one (reference)") from None
+    except _Misplaced:
+        _check_dimensions(ctx.session, practice_id, lines, _labels(entries))
+        raise LedgerError("a posting names an id of another practice") from None
     return ids
+
+
+def _labels(entries: Sequence[Entry]) -> list[str]:
+    return [
+        f"entry {n}, posting {i}"
+        for n, e in enumerate(entries, start=1)
+        for i in range(1, len(e.lines) + 1)
+    ]
+
+
+class _Misplaced(Exception):
+    """A posting names an id of another practice, or a coverage or charge
+    that is not its patient's (or payer's): found by `_misplaced_posting`."""
+
+
+# Postings of entries lo..hi whose ids are not of their practice, or whose
+# coverage or charge is not their patient's (or their payer's).
+_MISPLACED = text(
+    """
+    SELECT p.id FROM posting p
+    LEFT JOIN patient pt ON pt.id = p.patient_id
+    LEFT JOIN coverage cv ON cv.id = p.coverage_id
+    LEFT JOIN payer py ON py.id = p.payer_id
+    LEFT JOIN provider pr ON pr.id = p.provider_id
+    LEFT JOIN location lc ON lc.id = p.location_id
+    LEFT JOIN charge ch ON ch.id = p.charge_id
+    WHERE p.entry_id BETWEEN :lo AND :hi AND (
+        (p.patient_id IS NOT NULL AND (pt.practice_id IS NULL OR pt.practice_id <> p.practice_id))
+     OR (p.coverage_id IS NOT NULL AND (cv.practice_id IS NULL OR cv.practice_id <> p.practice_id
+         OR cv.patient_id <> p.patient_id OR cv.payer_id <> COALESCE(p.payer_id, cv.payer_id)))
+     OR (p.payer_id IS NOT NULL AND (py.practice_id IS NULL OR py.practice_id <> p.practice_id))
+     OR (p.provider_id IS NOT NULL AND (pr.practice_id IS NULL OR pr.practice_id <> p.practice_id))
+     OR (p.location_id IS NOT NULL AND (lc.practice_id IS NULL OR lc.practice_id <> p.practice_id))
+     OR (p.charge_id IS NOT NULL AND (ch.practice_id IS NULL OR ch.practice_id <> p.practice_id
+         OR ch.patient_id <> p.patient_id))
+    )
+    LIMIT 1
+    """
+)
+
+
+def _misplaced_posting(session: Session, lo: int, hi: int) -> int | None:
+    return session.execute(_MISPLACED, {"lo": lo, "hi": hi}).scalar()
 
 
 def _chunks(values: Sequence, size: int = 2000):
@@ -327,10 +382,17 @@ _DIMENSIONS = (
 )
 
 
-def _check_dimensions(session: Session, practice_id: int, lines: Sequence[Line]) -> None:
+def _check_dimensions(
+    session: Session, practice_id: int, lines: Sequence[Line], labels: Sequence[str] = ()
+) -> None:
     """Every id a line names exists in this practice, and a line's coverage is its
     patient's and its payer's. One query per kind of id (and 2,000 ids), not per
-    line, reading only the columns the checks need."""
+    line, reading only the columns the checks need. A message names the line
+    by its label ("entry 2, posting 1") or its position."""
+
+    def where(i: int) -> str:
+        return labels[i - 1] if labels else f"posting {i}"
+
     found: dict[str, dict[int, object]] = {}
     for attr, model, columns in _DIMENSIONS:
         ids = sorted({getattr(line, attr) for line in lines} - {None})
@@ -349,18 +411,18 @@ def _check_dimensions(session: Session, practice_id: int, lines: Sequence[Line])
             charge = found["charge_id"][line.charge_id]
             if charge.patient_id != line.patient_id:
                 raise LedgerError(
-                    f"posting {i}: charge {line.charge_id} is not patient {line.patient_id}'s"
+                    f"{where(i)}: charge {line.charge_id} is not patient {line.patient_id}'s"
                 )
         if line.coverage_id is None:
             continue
         coverage = found["coverage_id"][line.coverage_id]
         if line.patient_id is not None and coverage.patient_id != line.patient_id:
             raise LedgerError(
-                f"posting {i}: coverage {line.coverage_id} is not patient {line.patient_id}'s"
+                f"{where(i)}: coverage {line.coverage_id} is not patient {line.patient_id}'s"
             )
         if line.payer_id is not None and coverage.payer_id != line.payer_id:
             raise LedgerError(
-                f"posting {i}: coverage {line.coverage_id} is not with payer {line.payer_id}"
+                f"{where(i)}: coverage {line.coverage_id} is not with payer {line.payer_id}"
             )
 
 

@@ -40,6 +40,8 @@ def number(seg: Segment, index: int, *, required: bool = True) -> int | None:
 
 def code(seg: Segment, index: int, table: dict[str, str] | None = None, **kw) -> str:
     value = seg.get(index, kw.get("component")).strip()
+    if table is not None and value in table and CODE.fullmatch(value):
+        return value
     ref = seg.ref(index, kw.get("component"))
     if not value:
         if kw.get("required", True):
@@ -88,6 +90,9 @@ def cents(seg: Segment, index: int, component: int | None = None) -> int | None:
         return None
     negative = text[0] == "-"
     whole, _, fraction = (text[1:] if negative else text).partition(".")
+    if len(fraction) == 2 and text.isascii() and whole.isdigit() and fraction.isdigit():
+        value = int(whole) * 100 + int(fraction)  # the usual "123.45"
+        return -value if negative else value
     if not (
         (whole or fraction)
         and (not whole or (whole.isascii() and whole.isdigit()))

@@ -41,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -185,8 +185,7 @@ def claim_imbalances(claim: RemitClaim) -> list[str]:
 
 
 # --- matching lines ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class BilledLine:
+class BilledLine(NamedTuple):
     """A line of one of our claims, with what posting needs to know of it."""
 
     charge_id: int
@@ -303,35 +302,35 @@ def line_postings(
     adjustments = [a for a in adjustments if a.amount_cents and a.reason != PRIOR_PAYER_CARC]
     patient_part = sum(a.amount_cents for a in adjustments if a.group == PATIENT_RESPONSIBILITY)
     denied = paid_cents == 0 and patient_part == 0 and bool(adjustments)
-    dims = dict(patient_id=billed.patient_id, charge_id=billed.charge_id)
-    insurance = dict(dims, coverage_id=billed.coverage_id, payer_id=billed.payer_id)
-    owner = dict(provider_id=billed.provider_id, location_id=billed.location_id)
+    patient, charge, payer = billed.patient_id, billed.charge_id, billed.payer_id
+    provider, location = billed.provider_id, billed.location_id
     out: list[Line] = []
+    moved = 0
     if paid_cents:
         out.append(
-            Line(
-                source, Money(paid_cents), payer_id=billed.payer_id, reason="paid", **dims, **owner
-            )
+            Line(source, Money(paid_cents), patient, None, payer, provider, location, charge, "paid")
         )
+        moved += paid_cents
     for adj in adjustments:
         if denied and adj.group != PATIENT_RESPONSIBILITY:
             continue
-        account = _account(adj.group)
-        if account == Account.AR_PATIENT and billed.next_coverage_id is not None:
-            extra = dict(coverage_id=billed.next_coverage_id, payer_id=billed.next_payer_id)
-            account = Account.AR_INSURANCE  # the next payer is billed for it first
-        elif account == Account.AR_PATIENT:
-            extra = {}
-        else:
-            extra = {"payer_id": billed.payer_id}
+        account, coverage_id, payer_id = _account(adj.group), None, payer
+        if account == Account.AR_PATIENT:
+            if billed.next_coverage_id is not None:  # the next payer is billed for it first
+                account = Account.AR_INSURANCE
+                coverage_id, payer_id = billed.next_coverage_id, billed.next_payer_id
+            else:
+                payer_id = None
         out.append(
-            Line(account, Money(adj.amount_cents), reason=adj.label, **dims, **extra, **owner)
-        )
-    moved = sum(line.amount.cents for line in out)
+            Line(account, Money(adj.amount_cents), patient, coverage_id, payer_id, provider,
+                 location, charge, adj.label)
+        )  # fmt: skip
+        moved += adj.amount_cents
     if moved:
         out.append(
-            Line(Account.AR_INSURANCE, Money(-moved), reason="adjudicated", **insurance, **owner)
-        )
+            Line(Account.AR_INSURANCE, Money(-moved), patient, billed.coverage_id, payer,
+                 provider, location, charge, "adjudicated")
+        )  # fmt: skip
     return _LineResult(out, denied)
 
 
@@ -1014,7 +1013,7 @@ def _store_lines(session, payments, claim_ids, line_charges, denials) -> None:
                 )
             )
             owners.append((cid, ln))
-    line_ids = _insert_with_ids(session, RemittanceLine, line_rows, plain=True)
+    line_ids = _insert_with_ids(session, RemittanceLine, line_rows)
     adjustments = [
         _adjustment_row(cid, None, a)
         for p, cid in zip(payments, claim_ids, strict=True)
@@ -1029,17 +1028,14 @@ def _store_lines(session, payments, claim_ids, line_charges, denials) -> None:
         insert_plain(session, RemittanceAdjustment.__table__, adjustments)
 
 
-def _insert_with_ids(session, model, rows: list[dict], *, plain: bool = False) -> list[int]:
+def _insert_with_ids(session, model, rows: list[dict]) -> list[int]:
     """Insert many rows in one executemany, with ids reserved beforehand, and
-    return the ids in the rows' order (`plain`: rows without timestamps, sent
-    straight through the driver)."""
+    return the ids in the rows' order."""
     ids = reserve_ids(session, model.__table__, len(rows))
     if rows:
-        rows = [dict(r, id=i) for r, i in zip(rows, ids, strict=True)]
-        if plain:
-            insert_plain(session, model.__table__, rows)
-        else:
-            session.execute(insert(model.__table__), rows)
+        insert_plain(
+            session, model.__table__, [dict(r, id=i) for r, i in zip(rows, ids, strict=True)]
+        )
     return ids
 
 
@@ -1180,7 +1176,7 @@ def _move_claims(ctx: Context, moves, inbound_id: int | None) -> None:
             ctx.session.execute(
                 update(table).where(table.c.id == bindparam("b_id")).values(**values), group
             )
-    ctx.session.execute(insert(ClaimEvent.__table__), events)
+    insert_plain(ctx.session, ClaimEvent.__table__, events)
     ctx.session.expire_all()
 
 

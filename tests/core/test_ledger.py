@@ -258,6 +258,45 @@ def test_post_refuses_another_practices_patient_payer_or_coverage(engine, practi
         assert s.get(JournalEntry, ok.id) is not None
 
 
+def test_post_many_refuses_a_batch_naming_a_wrong_id_and_writes_none_of_it(
+    engine, practice, patients, uow
+):
+    """The batch path checks ids in the database after its insert: a wrong one
+    rolls the whole batch back, with the message `post` would give."""
+    other = make_practice(engine, name="Other Clinic", prefix="o_")
+    (theirs,) = add_patients(engine, other.id, 1, prefix="O")
+    mine, my_other = patients
+    ten = Money.parse("10.00")
+    my_coverage = add_coverage(engine, practice.id, mine, practice.payer_ids[0])
+    their_coverage = add_coverage(engine, other.id, theirs, other.payer_ids[0])
+    good = ledger.Entry(DOS, "charge", charge_lines(mine, "25.00"), reference="batch-1")
+    cases = {
+        "patient": ([Line(Account.AR_PATIENT, ten, patient_id=theirs), Line(Account.CHARGES, -ten)],
+                    f"patient {theirs} not found"),
+        "missing": ([Line(Account.AR_PATIENT, ten, patient_id=987654), Line(Account.CHARGES, -ten)],
+                    "patient 987654 not found"),
+        "coverage": (
+            [Line(Account.AR_INSURANCE, ten, patient_id=mine, coverage_id=their_coverage,
+                  payer_id=practice.payer_ids[0]), Line(Account.CHARGES, -ten)],
+            f"coverage {their_coverage} not found",
+        ),
+        "coverage of another patient": (
+            [Line(Account.AR_INSURANCE, ten, patient_id=my_other, coverage_id=my_coverage,
+                  payer_id=practice.payer_ids[0]), Line(Account.CHARGES, -ten)],
+            f"entry 2, posting 1: coverage {my_coverage} is not patient {my_other}'s",
+        ),
+    }  # fmt: skip
+    with uow("biller") as ctx:
+        for lines, message in cases.values():
+            with pytest.raises(LedgerError, match=message):
+                ledger.post_many(ctx, [good, ledger.Entry(DOS, "charge", lines)])
+        ids = ledger.post_many(ctx, [good])  # the transaction is still usable
+    assert counts(engine) == (1, 2)
+    with Session(engine) as s:
+        assert [p.amount_cents for p in postings_of(engine, ids[0])] == [2500, -2500]
+        assert ledger.patient_balance(s, practice.id, mine).patient == Money.parse("25.00")
+
+
 def test_duplicate_reference_is_a_conflict_and_the_first_entry_stands(
     engine, practice, patients, uow
 ):
