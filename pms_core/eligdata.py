@@ -9,8 +9,9 @@ keeps and compares the answers; it never sees X12.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,30 @@ class EligibilityAnswer:
         return b.amount_cents if b else None
 
 
+class EligibilityFormat(Protocol):
+    """Writes inquiries and reads answers (the X12 270/271).
+
+    `write` makes one interchange (control number `control`) asking one
+    inquiry. `read` returns every answer in a file, None when the file is not
+    an answer this format reads, and raises pms_core.edi.X12Error (naming
+    the segment, never a value) when it is one but cannot be read."""
+
+    name: str
+
+    def write(
+        self,
+        inquiry: EligibilityInquiry,
+        *,
+        sender_id: str,
+        receiver_id: str,
+        control: int,
+        created: datetime,
+        production: bool,
+    ) -> bytes: ...
+
+    def read(self, data: bytes) -> list[EligibilityAnswer] | None: ...
+
+
 # --- claim status (276/277) -----------------------------------------------------------
 @dataclass(frozen=True)
 class StatusInquiry:
@@ -166,3 +191,27 @@ class StatusAnswer:
     service_to: date | None = None
     lines: list = field(default_factory=list)  # (procedure code, [ClaimStatus], REF*FJ)
     position: int | None = None
+
+
+class StatusFormat(Protocol):
+    """Writes claim status requests and reads the answers (the X12 276/277).
+
+    `write` makes one interchange (control number `control`) holding one
+    request. `read` returns every answer in a file, None when the file is not
+    an answer this format reads, and raises pms_core.edi.X12Error (naming the
+    segment, never a value) when it is one but cannot be read."""
+
+    name: str
+
+    def write(
+        self,
+        request: StatusRequest,
+        *,
+        sender_id: str,
+        receiver_id: str,
+        control: int,
+        created: datetime,
+        production: bool,
+    ) -> bytes: ...
+
+    def read(self, data: bytes) -> list[StatusAnswer] | None: ...

@@ -79,6 +79,18 @@ def register_statement_renderers(register: Any) -> None:
 
 
 @hookspec
+def register_eligibility_formats(register: Any) -> None:
+    """Contribute eligibility formats: ``register(fmt)`` for each
+    ``pms_core.eligdata.EligibilityFormat`` (the X12 270/271)."""
+
+
+@hookspec
+def register_status_formats(register: Any) -> None:
+    """Contribute claim status formats: ``register(fmt)`` for each
+    ``pms_core.eligdata.StatusFormat`` (the X12 276/277)."""
+
+
+@hookspec
 def register_remit_readers(register: Any) -> None:
     """Contribute readers of remittance advice: ``register(reader)`` for each
     ``pms_core.remitdata.RemitReader`` (the 835, or another payer format)."""

@@ -11,6 +11,10 @@ Delivery rules every transport keeps:
 - `poll()` returns the files waiting in the inbox without removing them;
   `acknowledge()` removes (or archives) them only after the core has stored
   them, so a crash in between costs a duplicate download, never a lost file.
+- `realtime(content)` is optional: a transport that can put one request (a
+  270) to the payer and wait for its answer (the 271) has it, and raises
+  TransportError when no answer came in time. Without it, requests go as
+  batch files through `submit()` and the answers come back through `poll()`.
 - Messages in TransportError name the host, path or setting, never file contents.
 """
 
@@ -47,6 +51,12 @@ class Transport(Protocol):
     def acknowledge(self, files: Sequence[InboundFile]) -> None: ...
 
     def close(self) -> None: ...
+
+
+class RealtimeTransport(Transport, Protocol):
+    """A transport that also answers one request at once (see the module docstring)."""
+
+    def realtime(self, content: bytes) -> bytes: ...
 
 
 @dataclass(frozen=True)

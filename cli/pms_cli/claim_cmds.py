@@ -1,4 +1,4 @@
-"""`pms claim build|scrub|list|show|submit|correct|void|discard|x12|batches`,
+"""`pms claim build|scrub|list|show|submit|status|correct|void|discard|x12|batches`,
 `pms clearinghouse add|list|assign|poll` and `pms ack import|files|unmatched|resolve`."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pms_cli.output import emit, emit_record
 from pms_cli.state import AppState, pass_state
 from pms_core import codes
 from pms_core.money import Money
-from pms_core.services import claims, submission
+from pms_core.services import claim_status, claims, submission
 
 
 def _claim_ref(ctx, ref: str) -> int:
@@ -151,6 +151,7 @@ def claim_show(state: AppState, ref: str) -> None:
     """A claim: lines, diagnoses, findings and history."""
     with state.uow() as ctx:
         detail = claims.get_claim(ctx, claim_id=_claim_ref(ctx, ref))
+        checks = [_status_row(k) for k in claim_status.history(ctx, claim_id=detail.claim.id)]
     c, view = detail.claim, detail.view
     header = {
         "claim_number": c.claim_number,
@@ -198,13 +199,68 @@ def claim_show(state: AppState, ref: str) -> None:
         for e in detail.events
     ]
     if state.fmt in ("json", "jsonl"):
-        emit_record({**header, "lines": lines, "findings": findings, "history": events}, state.fmt)
+        record = {**header, "lines": lines, "findings": findings, "history": events}
+        emit_record({**record, "status_checks": checks}, state.fmt)
         return
     emit_record(header, state.fmt)
     emit(lines, state.fmt, title="Lines")
     if findings:
         emit(findings, state.fmt, title="Findings")
     emit(events, state.fmt, title="History")
+    if checks:
+        emit(checks, state.fmt, title="Status checks (276/277)")
+
+
+def _status_row(k) -> dict:
+    return {
+        "check": k.id,
+        "claim_id": k.claim_id,
+        "asked": k.asked_at,
+        "mode": k.mode,
+        "status": k.status,
+        "category": k.category,
+        "code": k.code,
+        "paid": Money(k.paid_cents) if k.paid_cents is not None else None,
+        "adjudicated": k.adjudicated,
+        "answer": k.message,
+    }
+
+
+@claim_group.command("status")
+@click.option("--claim", "refs", multiple=True, help="Ask about this claim (id or number).")
+@click.option("--due", is_flag=True, help="Only list the claims due for a question.")
+@click.option("--worklist", is_flag=True, help="Claims waiting past their payer's threshold.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Count days up to this date.")
+@pass_state
+def claim_status_cmd(state: AppState, refs, due: bool, worklist: bool, as_of) -> None:
+    """Ask payers (276) about submitted claims with no adjudication after the
+    days their payer profile says, and apply the answers (277): realtime when
+    the clearinghouse can, else with the next poll. --worklist lists the
+    claims stuck past that threshold."""
+    day = as_of.date() if as_of else None
+    with state.uow() as ctx:
+        if worklist:
+            rows = [
+                {
+                    "claim_id": f.claim_id, "claim_number": f.claim_number, "payer": f.payer_name,
+                    "status": f.status, "total": Money(f.total_cents), "submitted": f.submitted,
+                    "days": f.days_waiting, "threshold": f.inquiry_days,
+                    "filing_deadline": f.timely_filing_deadline, "last_answer": f.last_answer,
+                }
+                for f in claim_status.followup_worklist(ctx, as_of=day)
+            ]  # fmt: skip
+        elif due:
+            rows = [
+                {"claim_id": c.id, "claim_number": c.claim_number, "status": c.status,
+                 "submitted": c.submitted_at, "total": Money(c.total_cents)}
+                for c in claim_status.due_claims(ctx, as_of=day)
+            ]  # fmt: skip
+        else:
+            ids = [_claim_ref(ctx, r) for r in refs] or None
+            rows = [_status_row(k) for k in claim_status.ask(ctx, claim_ids=ids, as_of=day)]
+    emit(rows, state.fmt)
+    if not (worklist or due) and not rows:
+        click.echo("no claim is due for a status question", err=True)
 
 
 @claim_group.command("x12")

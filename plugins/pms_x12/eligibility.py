@@ -1,22 +1,27 @@
-"""Eligibility, 005010X279A1: the 270 writer and the 271 reader.
+"""Eligibility, 005010X279A1: the 270 and 271 writers and readers.
 
-pyx12 has no working 5010 map for 270/271, so both are ours. `write_270`
+pyx12 has no working 5010 map for 270/271, so all are ours. `write_270`
 builds one interchange with one inquiry; `read_271` streams a 271 (any
 delimiters, several envelopes; the envelope is checked by `X12Stream`) into
 one `EligibilityAnswer` per subscriber or dependent: EB segments in words,
 coverage dates, and AAA rejections with their reason and follow-up action.
-`read_270` reads an inquiry back (for tests and for checking what was sent).
+`read_270` reads an inquiry back (for tests, and for the sandbox payer);
+`write_271` writes the payer's answers to a 270 so that `read_271` reads
+them back as they were (the sandbox payer's side).
 
-Messages name segment positions and elements, never values.
+Messages name segment positions and elements (or an answer's number), never
+values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 from pms_core.edi import X12Error
 from pms_core.eligdata import Benefit, EligibilityAnswer, EligibilityInquiry, Person, Rejection
-from pms_x12.elements import cents, decimal, fail, parse_date, required
+from pms_x12.elements import CODE, cents, decimal, fail, parse_date, required
 from pms_x12.segments import VERSIONS, EnvelopeError, Segment, X12Stream
 
 ELIGIBILITY = {
@@ -112,11 +117,31 @@ FOLLOW_UP = {
 _LEVELS = {"20": "payer", "21": "provider", "22": "subscriber", "23": "dependent"}
 
 
-# --- the 270 -----------------------------------------------------------------------
+# --- the 270, and what the writers share ------------------------------------------
 def clean_text(value: str, limit: int) -> str:
     """Free text fit for an element: upper case, no delimiter characters."""
     text = "".join(ch for ch in value.upper() if ch not in "*~:^>\\|\n\r")
     return " ".join(text.split())[:limit]
+
+
+def amount_text(value: int) -> str:
+    """Integer cents as an X12 decimal amount, exactly: 12550 is "125.50",
+    14000 is "140"."""
+    sign = "-" if value < 0 else ""
+    whole, part = divmod(abs(value), 100)
+    return f"{sign}{whole}" + (f".{part:02d}" if part else "")
+
+
+def whole_cents(value: object) -> bool:
+    """Whether `value` is an amount the writers take: int cents, not negative."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def dmg(person: Person) -> list[str]:
+    """The person's DMG (date of birth and sex), when the birth date is known."""
+    if person.birth_date is None:
+        return []
+    return [f"DMG*D8*{person.birth_date:%Y%m%d}" + (f"*{person.sex}" if person.sex else "")]
 
 
 def write_270(
@@ -136,10 +161,7 @@ def write_270(
 
     def person(p: Person, entity: str, with_id: bool) -> list[str]:
         name = f"NM1*{entity}*1*{t(p.last_name, 60)}*{t(p.first_name, 35)}"
-        out = [f"{name}****MI*{t(p.member_id or '', 80)}" if with_id else name]
-        if p.birth_date is not None:
-            out.append(f"DMG*D8*{p.birth_date:%Y%m%d}" + (f"*{p.sex}" if p.sex else ""))
-        return out
+        return [f"{name}****MI*{t(p.member_id or '', 80)}" if with_id else name, *dmg(p)]
 
     body = [
         f"BHT*0022*13*{t(inquiry.trace, 50)}*{ymd}*{hm}",
@@ -185,6 +207,190 @@ def interchange(
     )  # fmt: skip
 
 
+# --- the 271 -----------------------------------------------------------------------------
+_PERIOD_CODES = {words: code for code, words in PERIODS.items()}
+_VALID_REQUEST = frozenset(("42", "80"))  # AAA01 Y: the request was fine, answering was not
+
+
+def write_271(
+    answers: Sequence[EligibilityAnswer],
+    *,
+    inquiries: Sequence[EligibilityInquiry],
+    sender_id: str,
+    receiver_id: str,
+    control: int,
+    created: datetime,
+    production: bool = True,
+) -> str:
+    """One interchange (ISA13/GS06 `control`) with one 271 answering the
+    inquiries of one 270: `answers[i]` answers `inquiries[i]` (as `read_270`
+    returns them) and `read_271` reads the file back as these answers.
+
+    Names, birth dates, the payer and the provider come from the inquiry; the
+    member id (NM1*IL) and payer id (NM1*PR) from the answer, or from the
+    inquiry where the answer has None. Each answer gets its own subscriber
+    loop (and dependent loop when `answer.dependent`) with TRN*2 echoing the
+    inquiry's trace and originator, its AAA rejections, DMG, DTP*346/347
+    coverage dates, then one EB per benefit followed by its MSGs. Payer- and
+    provider-level rejections go in the payer's (2100A) or provider's (2100B)
+    loop, which consecutive answers share when payer, provider and those
+    rejections are the same; the person loops still follow so that every
+    answer echoes its trace. AAA01 is Y for reasons 42 and 80 (a valid
+    request the payer cannot answer now), N otherwise. Free text is upper
+    case without delimiter characters (as in the 270).
+
+    Raises ValueError, naming the answer by its number, for an answer that
+    does not echo its inquiry's trace, is about a dependent nobody asked
+    about, has no member id, a rejection in another person's loop or with a
+    code this module does not know, a benefit whose codes, period, amount
+    (whole cents, not negative) or percent (a Decimal from 0 to 1) are not
+    valid, `active` or `plan_name` that its benefits do not say (the reader
+    takes them from the EB segments), or coverage dates out of order.
+    """
+    if not answers:
+        raise ValueError("a 271 needs at least one answer")
+    if len(answers) != len(inquiries):
+        raise ValueError(f"{len(answers)} answers for {len(inquiries)} inquiries")
+    for n, (answer, inquiry) in enumerate(zip(answers, inquiries, strict=True), 1):
+        _check_answer(f"answer {n}", answer, inquiry)
+
+    t = clean_text
+    body = [f"BHT*0022*11*{t(inquiries[0].trace, 50)}*{created:%Y%m%d}*{created:%H%M}"]
+    hl = payer_hl = provider_hl = 0
+    payer_key = provider_key = None
+    for answer, inquiry in zip(answers, inquiries, strict=True):
+        payer_id = answer.payer_id or inquiry.payer_id
+        key = (inquiry.payer_name, payer_id, _rejected(answer, "payer"))
+        if key != payer_key:
+            hl, payer_key, provider_key = hl + 1, key, None
+            payer_hl = hl
+            body += [f"HL*{hl}**20*1",
+                     f"NM1*PR*2*{t(inquiry.payer_name, 60)}*****PI*{t(payer_id, 80)}",
+                     *_aaa(answer, "payer")]  # fmt: skip
+        key = (inquiry.provider_name, inquiry.provider_npi, _rejected(answer, "provider"))
+        if key != provider_key:
+            hl, provider_key = hl + 1, key
+            provider_hl = hl
+            body += [f"HL*{hl}*{payer_hl}*21*1",
+                     f"NM1*1P*2*{t(inquiry.provider_name, 60)}*****XX*{t(inquiry.provider_npi, 80)}",
+                     *_aaa(answer, "provider")]  # fmt: skip
+        sub, dep = inquiry.subscriber, inquiry.dependent
+        hl += 1
+        body.append(f"HL*{hl}*{provider_hl}*22*{1 if answer.dependent else 0}")
+        member = t(answer.member_id or sub.member_id or "", 80)
+        name = f"NM1*IL*1*{t(sub.last_name, 60)}*{t(sub.first_name, 35)}****MI*{member}"
+        person, level = sub, "subscriber"
+        if answer.dependent and dep is not None:
+            body += [name, *dmg(sub), f"HL*{hl + 1}*{hl}*23*0"]
+            hl += 1
+            name = f"NM1*03*1*{t(dep.last_name, 60)}*{t(dep.first_name, 35)}"
+            person, level = dep, "dependent"
+        trn = f"TRN*2*{t(inquiry.trace, 50)}" + (
+            f"*{t(inquiry.originator, 10)}" if t(inquiry.originator, 10) else ""
+        )
+        body += [trn, name, *_aaa(answer, level), *dmg(person)]
+        if answer.coverage_from is not None:
+            body.append(f"DTP*346*D8*{answer.coverage_from:%Y%m%d}")
+        if answer.coverage_to is not None:
+            body.append(f"DTP*347*D8*{answer.coverage_to:%Y%m%d}")
+        for b in answer.benefits:
+            body += [_eb(b), *(f"MSG*{t(m, 264)}" for m in b.messages)]
+    return interchange(
+        "271", "HB", "005010X279A1", body, sender_id=sender_id, receiver_id=receiver_id,
+        control=control, created=created, production=production,
+    )  # fmt: skip
+
+
+def _rejected(answer: EligibilityAnswer, loop: str) -> tuple[tuple[str, str], ...]:
+    return tuple((r.code, r.action_code) for r in answer.rejections if r.loop == loop)
+
+
+def _aaa(answer: EligibilityAnswer, loop: str) -> list[str]:
+    return [f"AAA*{'Y' if code in _VALID_REQUEST else 'N'}**{code}*{action}"
+            for code, action in _rejected(answer, loop)]  # fmt: skip
+
+
+def _eb(b: Benefit) -> str:
+    elements = [
+        b.code,
+        b.coverage_level or "",
+        "^".join(b.service_types),
+        "",
+        clean_text(b.plan_name or "", 50),
+        _PERIOD_CODES[b.period] if b.period else "",
+        amount_text(b.amount_cents) if b.amount_cents is not None else "",
+        format(b.percent, "f") if b.percent is not None else "",
+        "", "", "",
+        {True: "Y", False: "N", None: ""}[b.in_network],
+    ]  # fmt: skip
+    return "*".join(["EB", *elements]).rstrip("*")
+
+
+def _says_active(benefits: Sequence[Benefit]) -> bool | None:
+    """What `read_271` makes of these EBs: active if any says so, else inactive
+    if any says that, else neither."""
+    codes = {b.code for b in benefits}
+    return True if codes & ACTIVE else False if codes & INACTIVE else None
+
+
+def _check_answer(where: str, answer: EligibilityAnswer, inquiry: EligibilityInquiry) -> None:
+    if not answer.trace:
+        raise ValueError(f"{where} has no trace (TRN02): it must echo its inquiry's")
+    if answer.trace != inquiry.trace:
+        raise ValueError(f"{where} does not echo its inquiry's trace (TRN02)")
+    if answer.dependent and inquiry.dependent is None:
+        raise ValueError(f"{where} is about a dependent, but its inquiry asks about none")
+    if not clean_text(answer.member_id or inquiry.subscriber.member_id or "", 80):
+        raise ValueError(f"{where} has no member id (NM109), nor has its inquiry")
+    level = "dependent" if answer.dependent else "subscriber"
+    for m, r in enumerate(answer.rejections, 1):
+        if r.loop not in ("payer", "provider", level):
+            raise ValueError(f"{where}, rejection {m}: its loop is not payer, provider or {level}")
+        if r.code not in REJECT_REASONS:
+            raise ValueError(f"{where}, rejection {m}: AAA03 is not a reject reason code")
+        if r.action_code not in FOLLOW_UP:
+            raise ValueError(f"{where}, rejection {m}: AAA04 is not a follow-up action code")
+    for m, b in enumerate(answer.benefits, 1):
+        _check_benefit(f"{where}, benefit {m}", b)
+    active = _says_active(answer.benefits)
+    if answer.active != active:
+        raise ValueError(
+            f"{where}: active is {answer.active} but its benefits say {active} "
+            "(EB01 1-5 active coverage, 6-8 inactive)"
+        )
+    plans = [b.plan_name for b in answer.benefits if b.code in ACTIVE and b.plan_name]
+    if answer.plan_name and (
+        not plans or clean_text(answer.plan_name, 50) != clean_text(plans[0], 50)
+    ):
+        raise ValueError(f"{where}: plan_name is not the plan (EB05) of its first active benefit")
+    if answer.coverage_from and answer.coverage_to and answer.coverage_from > answer.coverage_to:
+        raise ValueError(f"{where}: coverage_from is after coverage_to")
+
+
+def _check_benefit(where: str, b: Benefit) -> None:
+    if b.code not in ELIGIBILITY:
+        raise ValueError(f"{where}: EB01 is not an eligibility or benefit information code")
+    if b.coverage_level is not None and not CODE.fullmatch(b.coverage_level):
+        raise ValueError(f"{where}: EB02 is not a coverage level code")
+    if not all(CODE.fullmatch(s) for s in b.service_types):
+        raise ValueError(f"{where}: EB03 holds something that is not a service type code")
+    if b.plan_name is not None and not clean_text(b.plan_name, 50):
+        raise ValueError(f"{where}: EB05 (plan name) is empty")
+    if b.period is not None and b.period not in _PERIOD_CODES:
+        raise ValueError(f"{where}: EB06 is not a period this module knows (see PERIODS)")
+    if b.amount_cents is not None and not whole_cents(b.amount_cents):
+        raise ValueError(f"{where}: EB07 must be whole cents (an int), not negative")
+    percent = b.percent
+    if percent is not None and not (
+        isinstance(percent, Decimal) and percent.is_finite() and 0 <= percent <= 1
+    ):
+        raise ValueError(f"{where}: EB08 must be a Decimal fraction from 0 to 1")
+    if b.in_network not in (True, False, None):
+        raise ValueError(f"{where}: EB12 (in network) must be True, False or None")
+    if not all(clean_text(m, 264) for m in b.messages):
+        raise ValueError(f"{where}: a message (MSG01) is empty")
+
+
 # --- reading ----------------------------------------------------------------------------
 def date_range(seg: Segment) -> tuple[date, date]:
     fmt, value = seg.get(2).strip(), required(seg, 3)
@@ -210,7 +416,10 @@ def _check(kind: str, stream: X12Stream, seg: Segment) -> None:
 
 
 def _empty(answer: EligibilityAnswer) -> bool:
-    return not answer.benefits and not answer.rejections and answer.active is None
+    """Nothing said about this person (rejections of the payer's or provider's
+    loop, which every person under them carries, do not count)."""
+    own = [r for r in answer.rejections if r.loop in ("subscriber", "dependent")]
+    return not answer.benefits and not own and answer.active is None
 
 
 class _Reader271:
@@ -245,6 +454,10 @@ class _Reader271:
             self.level = _LEVELS.get(seg.get(3).strip())
             if self.level is None:
                 raise fail(seg, "HL03 is not a level this reader knows (20, 21, 22, 23)", 3)
+            if self.level == "payer":  # another payer: its rejections are its own
+                self.pending = []
+            elif self.level == "provider":
+                self.pending = [r for r in self.pending if r.loop == "payer"]
             if self.level in ("subscriber", "dependent"):
                 answer = self._answer(self.level == "dependent")
                 answer.rejections.extend(self.pending)

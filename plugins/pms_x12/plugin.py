@@ -1,6 +1,8 @@
 """The pms_x12 plugin: the 837P/837I writers, the reader of TA1, 999 and 277CA
-acknowledgments, the 835 remittance reader, and `pms x12 validate|show`. Each hook imports what it needs
-when it is called, so loading the plugin (every start of pms) costs nothing."""
+acknowledgments, the 835 remittance reader, the 270/276 writers and the
+271/277 readers, and `pms x12 validate|show`. Each hook imports what it
+needs when it is called, so loading the plugin (every start of pms) costs
+nothing."""
 
 from __future__ import annotations
 
@@ -28,6 +30,20 @@ def register_remit_readers(register: Any) -> None:
     from pms_x12.remit835 import RemitReader835
 
     register(RemitReader835())
+
+
+@hookimpl
+def register_eligibility_formats(register: Any) -> None:
+    from pms_x12.formats import X12Eligibility
+
+    register(X12Eligibility())
+
+
+@hookimpl
+def register_status_formats(register: Any) -> None:
+    from pms_x12.formats import X12ClaimStatus
+
+    register(X12ClaimStatus())
 
 
 @hookimpl

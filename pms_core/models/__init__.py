@@ -19,6 +19,7 @@ from pms_core.models.billing import (
     InboundFile,
     SubmissionBatch,
 )
+from pms_core.models.eligibility import ClaimStatusCheck, EligibilityCheck
 from pms_core.models.ledger import JournalEntry, Posting
 from pms_core.models.people import Coverage, IntakeItem, Patient
 from pms_core.models.practice import Location, Payer, Practice, Provider
@@ -73,10 +74,12 @@ __all__ = [
     "ClaimEvent",
     "ClaimFinding",
     "ClaimLine",
+    "ClaimStatusCheck",
     "Clearinghouse",
     "CodeEntry",
     "Coverage",
     "DenialAction",
+    "EligibilityCheck",
     "Encounter",
     "EncounterDiagnosis",
     "FeeSchedule",

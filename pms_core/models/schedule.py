@@ -63,6 +63,9 @@ class AppointmentType(SQLModel, table=True):
     color: str = Field(default="blue", max_length=20)
     needs_room: bool = Field(default=False)
     active: bool = Field(default=True)
+    # X12 service type codes (EQ01) an eligibility check asks about for this kind
+    # of visit, comma-separated, most specific first: "98,30" for an office visit.
+    service_types: str = Field(default="30", max_length=40)
 
 
 class AppointmentTypeProvider(SQLModel, table=True):

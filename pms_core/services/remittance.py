@@ -308,7 +308,9 @@ def line_postings(
     moved = 0
     if paid_cents:
         out.append(
-            Line(source, Money(paid_cents), patient, None, payer, provider, location, charge, "paid")
+            Line(
+                source, Money(paid_cents), patient, None, payer, provider, location, charge, "paid"
+            )
         )
         moved += paid_cents
     for adj in adjustments:

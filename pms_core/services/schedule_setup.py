@@ -127,11 +127,15 @@ def add_appointment_type(
     color: str = "blue",
     needs_room: bool = False,
     provider_ids: tuple[int, ...] | list[int] = (),
+    service_types: str = "30",
 ) -> AppointmentType:
     """An appointment type: a unique name, 1-720 minutes, a color from COLORS,
-    whether it needs a room, and the providers who see it (none = every provider)."""
+    whether it needs a room, the providers who see it (none = every provider),
+    and the X12 service types its eligibility checks ask about ("98,30")."""
+    from pms_core.services.eligibility import service_type_errors
+
     require(ctx, "schedule:manage", action="appointment_type.create")
-    errors = _name_errors("name", name, AppointmentType)
+    errors = _name_errors("name", name, AppointmentType) + service_type_errors(service_types)
     if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
         errors.append(FieldError("duration_minutes", "number", "must be a whole number"))
     elif not 1 <= duration_minutes <= 720:
@@ -158,6 +162,8 @@ def add_appointment_type(
         duration_minutes=duration_minutes,
         color=color,
         needs_room=bool(needs_room),
+        service_types=",".join(c.strip().upper() for c in service_types.split(",") if c.strip())
+        or "30",
     )
     ctx.session.add(appt_type)
     ctx.session.flush()

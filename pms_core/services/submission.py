@@ -45,7 +45,7 @@ from pms_core.models import (
 )
 from pms_core.permissions import require
 from pms_core.plugins import contributions
-from pms_core.services import remittance
+from pms_core.services import claim_status, eligibility, remittance
 from pms_core.services.claims import _chunks, load_claim_views, transition
 from pms_core.transport import InboundFile as RemoteFile
 from pms_core.transport import OutboundFile, Transport, TransportError, TransportType
@@ -621,7 +621,16 @@ def poll_clearinghouse(ctx: Context, *, clearinghouse_id: int | None = None) -> 
 
 
 def _route(ctx: Context, remote: RemoteFile, clearinghouse_id: int) -> FileOutcome:
-    """A remittance (835) is imported and posted; anything else is a response."""
+    """A remittance (835) is imported and posted, eligibility (271) and claim
+    status (277) answers complete their checks; anything else is a response."""
+    for kind, service in (("271", eligibility), ("277", claim_status)):
+        answers = service.import_answers(
+            ctx, name=remote.name, data=remote.content, clearinghouse_id=clearinghouse_id
+        )
+        if answers is not None:
+            return FileOutcome(
+                answers.inbound_file_id, remote.name, kind, answers.status, answers.message
+            )
     if not remittance.is_remittance(ctx, remote.content):
         return _store_and_apply(ctx, remote.name, remote.content, clearinghouse_id)
     try:

@@ -31,6 +31,7 @@ ALL = {
     "patients:read",
     "patients:write",
     "coverages:write",
+    "eligibility:check",
     "ledger:read",
     "ledger:post",
     "users:read",
@@ -65,7 +66,13 @@ BILLING = {
     "payments:post",
     "statements:run",
 }
-SCHEDULE_DESK = {"schedule:read", "schedule:write", "reminders:read", "payments:collect"}
+SCHEDULE_DESK = {
+    "schedule:read",
+    "schedule:write",
+    "reminders:read",
+    "payments:collect",
+    "eligibility:check",
+}
 EXPECTED: dict[str, set[str]] = {
     "admin": set(ALL),
     "biller": {"patients:read", "patients:write", "coverages:write", "ledger:read", "ledger:post"}
@@ -226,6 +233,10 @@ def call_for(permission: str, role: str, env) -> Callable:
         return lambda ctx: appointment_service.book(ctx, **args, starts_at=at, overbook=True)
     if permission in BILLING | {"ledger:writeoff", "payments:collect", "payments:refund"}:
         return _billing_call(permission, role, env)
+    if permission == "eligibility:check":
+        from pms_core.services import eligibility
+
+        return lambda ctx: eligibility.sweep(ctx, day=date(2026, 3, 8))  # a Sunday: none booked
     if permission == "schedule:manage":
         return lambda ctx: schedule_setup.add_room(
             ctx, location_id=practice.location_id, name=f"Room {tag}"

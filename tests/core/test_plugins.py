@@ -48,8 +48,10 @@ def test_first_party_x12_plugin_is_loaded_from_its_entry_point():
     assert info["x12"].hooks == [
         "register_claim_writers",
         "register_commands",
+        "register_eligibility_formats",
         "register_remit_readers",
         "register_response_readers",
+        "register_status_formats",
     ]
 
 

@@ -1,19 +1,29 @@
-"""The 270 writer and 271 reader (005010X279A1): every public sample, a round
-trip of our own inquiries, benefits in words, and broken input."""
+"""The 270 and 271 writers and readers (005010X279A1): every public sample, a
+round trip of our own inquiries, benefits in words, broken input, and the
+sandbox payer's 271s read back as they were written."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pms_x12.eligibility import read_270, read_271, write_270
+from pms_x12.eligibility import (
+    ELIGIBILITY,
+    FOLLOW_UP,
+    REJECT_REASONS,
+    read_270,
+    read_271,
+    write_270,
+    write_271,
+)
 from pms_x12.segments import X12Stream
 
 from pms_core.edi import X12Error
-from pms_core.eligdata import EligibilityInquiry, Person
+from pms_core.eligdata import Benefit, EligibilityAnswer, EligibilityInquiry, Person, Rejection
 
 SAMPLES = Path(
     os.environ.get(
@@ -164,3 +174,204 @@ def test_a_270_is_not_read_as_a_271():
                      created=datetime(2026, 3, 1, 9, 0))  # fmt: skip
     with pytest.raises(X12Error, match="not a 271"):
         read_271(text)
+
+
+# --- the 271 writer (the sandbox payer's side) ------------------------------------------
+SUBSCRIBER = Person("Testpatient", "Ann", date(1980, 4, 12), "F", "XZ0000001")
+KID = Person("Testpatient", "Tim", date(2015, 6, 1), "M")
+ASKED = EligibilityInquiry(
+    trace="E000000007", originator="1999999999", payer_name="Sandbox Health Plan",
+    payer_id="SBX01", provider_name="Maple Family Medicine", provider_npi="1234567893",
+    subscriber=SUBSCRIBER, service_date=date(2026, 3, 2), service_types=("30", "98"),
+)  # fmt: skip
+PHI = ("TESTPATIENT", "Testpatient", "XZ0000001", "1980")
+
+
+def benefit(code: str, types: tuple[str, ...] = ("30",), **kw) -> Benefit:
+    return Benefit(code, ELIGIBILITY[code], types, **kw)
+
+
+def rejection(loop: str, code: str, action: str) -> Rejection:
+    return Rejection(loop, code, REJECT_REASONS[code], action, FOLLOW_UP[action])
+
+
+def answer(inquiry: EligibilityInquiry = ASKED, **kw) -> EligibilityAnswer:
+    """An answer to `inquiry` with its trace, payer and member ids (as read back)."""
+    fields = dict(trace=inquiry.trace, payer_id=inquiry.payer_id,
+                  member_id=inquiry.subscriber.member_id, dependent=False)  # fmt: skip
+    return EligibilityAnswer(**{**fields, **kw})
+
+
+def round_trip(answers, inquiries) -> tuple[str, list[EligibilityAnswer]]:
+    text = write_271(answers, inquiries=inquiries, sender_id="SANDBOX", receiver_id="PRACTICE01",
+                     control=21, created=datetime(2026, 3, 2, 9, 30))  # fmt: skip
+    assert [s.id for s in X12Stream(text)][-1] == "IEA"  # envelope, SE/GE/IEA counts
+    read = [dataclasses.replace(a, rejections=[dataclasses.replace(r, position=None)
+                                               for r in a.rejections]) for a in read_271(text)]  # fmt: skip
+    return text, read
+
+
+FULL = answer(
+    active=True, plan_name="SILVER PPO", coverage_from=date(2026, 1, 1),
+    coverage_to=date(2026, 12, 31),
+    benefits=[
+        benefit("1", ("30", "98"), coverage_level="IND", plan_name="SILVER PPO"),
+        benefit("C", coverage_level="IND", period="calendar year", amount_cents=150000,
+                in_network=True),
+        benefit("C", coverage_level="IND", period="remaining", amount_cents=60001,
+                in_network=True),
+        benefit("C", coverage_level="IND", period="calendar year", amount_cents=300000,
+                in_network=False),
+        benefit("A", ("98",), coverage_level="IND", percent=Decimal("0.20"), in_network=True),
+        benefit("B", ("98",), coverage_level="IND", period="visit", amount_cents=2500,
+                in_network=True, messages=("COPAY WAIVED FOR PREVENTIVE VISITS",)),
+        benefit("G", coverage_level="IND", period="calendar year", amount_cents=600000,
+                in_network=True),
+        benefit("G", coverage_level="IND", period="remaining", amount_cents=420050,
+                in_network=True),
+    ],
+)  # fmt: skip
+
+
+def test_a_subscriber_answer_to_our_own_270_reads_back_as_written():
+    sent = write_270(ASKED, sender_id="PRACTICE01", receiver_id="SANDBOX", control=20,
+                     created=datetime(2026, 3, 2, 9, 0))  # fmt: skip
+    inquiries = read_270(sent)  # what the sandbox payer sees
+    text, (back,) = round_trip([FULL], inquiries)
+    assert back == FULL
+    assert (back.active, back.plan_name, back.coverage_to) == (True, "SILVER PPO",
+                                                               date(2026, 12, 31))  # fmt: skip
+    assert back.deductible_cents() == 150000 and back.deductible_cents(remaining=True) == 60001
+    assert back.deductible_cents(in_network=False) == 300000
+    assert back.out_of_pocket_cents() == 600000
+    assert back.out_of_pocket_cents(remaining=True) == 420050
+    assert back.coinsurance("98") == Decimal("0.2") and back.copay_cents("98") == 2500
+    segments = text.split("~")
+    for expected in (
+        "BHT*0022*11*E000000007*20260302*0930", "TRN*2*E000000007*1999999999",
+        "NM1*IL*1*TESTPATIENT*ANN****MI*XZ0000001", "DTP*346*D8*20260101",
+        "DTP*347*D8*20261231", "EB*1*IND*30^98**SILVER PPO", "EB*C*IND*30***29*600.01*****Y",
+        "EB*C*IND*30***23*3000*****N", "EB*A*IND*98*****0.20****Y",
+        "MSG*COPAY WAIVED FOR PREVENTIVE VISITS",
+    ):  # fmt: skip
+        assert expected in segments
+
+
+def test_a_dependent_answer_reads_back_as_one_answer_about_the_dependent():
+    asked = dataclasses.replace(ASKED, dependent=KID)
+    written = answer(asked, dependent=True, active=True, plan_name="FAMILY HMO",
+                     coverage_from=date(2025, 7, 1),
+                     benefits=[benefit("1", plan_name="FAMILY HMO", coverage_level="FAM")])  # fmt: skip
+    text, (back,) = round_trip([written], [asked])
+    assert back == written and back.member_id == "XZ0000001"  # the subscriber's id
+    assert "HL*3*2*22*1~NM1*IL*1*TESTPATIENT*ANN****MI*XZ0000001~DMG*D8*19800412*F~" \
+           "HL*4*3*23*0~TRN*2*E000000007*1999999999~NM1*03*1*TESTPATIENT*TIM~" in text  # fmt: skip
+
+
+def test_inactive_coverage_reads_back_inactive_with_its_end_date():
+    written = answer(active=False, coverage_from=date(2024, 1, 1), coverage_to=date(2025, 12, 31),
+                     benefits=[benefit("6", plan_name="BRONZE EPO")])  # fmt: skip
+    text, (back,) = round_trip([written], [ASKED])
+    assert back == written and back.active is False and back.plan_name is None
+    assert "EB*6**30**BRONZE EPO" in text
+
+
+@pytest.mark.parametrize("dependent", [None, KID])
+def test_an_invalid_member_id_is_rejected_at_the_subscriber_level(dependent):
+    asked = dataclasses.replace(ASKED, dependent=dependent)
+    written = answer(asked, rejections=[rejection("subscriber", "72", "C")])
+    text, (back,) = round_trip([written], [asked])
+    assert back == written and back.active is None and not back.dependent
+    assert "MI*XZ0000001~AAA*N**72*C~DMG*D8*19800412*F~" in text  # no dependent loop
+    (r,) = back.rejections
+    assert (r.reason, r.action) == ("invalid or missing subscriber/insured id",
+                                    "correct and resubmit")  # fmt: skip
+
+
+@pytest.mark.parametrize("dependent", [None, KID])
+def test_unable_to_respond_now_is_rejected_at_the_payer_level_and_keeps_the_trace(dependent):
+    asked = dataclasses.replace(ASKED, dependent=dependent)
+    written = answer(asked, dependent=dependent is not None,
+                     rejections=[rejection("payer", "42", "R")])  # fmt: skip
+    text, (back,) = round_trip([written], [asked])
+    assert back == written and back.trace == "E000000007"  # still one answer, with its trace
+    assert "NM1*PR*2*SANDBOX HEALTH PLAN*****PI*SBX01~AAA*Y**42*R~HL*2*1*21*1" in text
+
+
+def test_several_inquiries_of_one_270_are_answered_in_one_271():
+    other = Person("Testpatient", "Bea", date(1975, 2, 3), "F", "XZ0000002")
+    asked = [
+        ASKED,
+        dataclasses.replace(ASKED, trace="E000000008", subscriber=other, dependent=KID),
+        dataclasses.replace(ASKED, trace="E000000009", subscriber=dataclasses.replace(
+            other, member_id="XZ0000003")),
+        dataclasses.replace(ASKED, trace="E000000010", provider_name="Oak Street Clinic",
+                            provider_npi="1245319599"),
+        dataclasses.replace(ASKED, trace="E000000011"),
+    ]  # fmt: skip
+    written = [
+        FULL,
+        answer(asked[1], member_id="XZ0000002", dependent=True, active=False,
+               benefits=[benefit("6")]),
+        answer(asked[2], member_id="XZ0000003", rejections=[rejection("subscriber", "75", "C")]),
+        answer(asked[3], rejections=[rejection("provider", "51", "C")]),
+        answer(asked[4], active=True, benefits=[benefit("1")]),
+    ]  # fmt: skip
+    text, back = round_trip(written, asked)
+    assert back == written  # each rejection stays with the answer it belongs to
+    assert [a.trace for a in back][1:] == ["E000000008", "E000000009", "E000000010", "E000000011"]
+    hls = [seg.split("*")[3] for seg in text.split("~") if seg.startswith("HL*")]
+    assert hls == ["20", "21", "22", "22", "23", "22", "21", "22", "21", "22"]
+    assert "NM1*1P*2*OAK STREET CLINIC*****XX*1245319599~AAA*N**51*C~" in text
+
+
+def test_the_same_answers_under_one_payer_share_its_loop_and_its_rejection():
+    second = dataclasses.replace(ASKED, trace="E000000008")
+    written = [answer(rejections=[rejection("payer", "42", "R")]),
+               answer(second, rejections=[rejection("payer", "42", "R")])]  # fmt: skip
+    text, back = round_trip(written, [ASKED, second])
+    assert back == written and text.count("AAA*Y**42*R") == 1 and text.count("**20*1") == 1
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(trace=None), "answer 1 has no trace (TRN02)"),
+        (dict(trace="E000000999"), "answer 1 does not echo its inquiry's trace"),
+        (dict(dependent=True), "answer 1 is about a dependent, but its inquiry asks about none"),
+        (dict(active=True), "answer 1: active is True but its benefits say None"),
+        (dict(active=True, plan_name="GOLD", benefits=[benefit("1", plan_name="SILVER")]),
+         "answer 1: plan_name is not the plan (EB05)"),
+        (dict(benefits=[benefit("C", period="fortnight")]), "answer 1, benefit 1: EB06"),
+        (dict(benefits=[benefit("C", amount_cents=150.5)]), "answer 1, benefit 1: EB07"),
+        (dict(benefits=[benefit("C", amount_cents=-100)]), "answer 1, benefit 1: EB07"),
+        (dict(benefits=[benefit("A", percent=Decimal("20"))]), "answer 1, benefit 1: EB08"),
+        (dict(benefits=[benefit("A", ("3*0",))]), "answer 1, benefit 1: EB03"),
+        (dict(benefits=[Benefit("ZZ", "?", ("30",))]), "answer 1, benefit 1: EB01"),
+        (dict(rejections=[Rejection("subscriber", "99", "?", "C", "?")]),
+         "answer 1, rejection 1: AAA03"),
+        (dict(rejections=[Rejection("subscriber", "72", "?", "Q", "?")]),
+         "answer 1, rejection 1: AAA04"),
+        (dict(rejections=[rejection("dependent", "64", "C")]),
+         "answer 1, rejection 1: its loop is not payer, provider or subscriber"),
+        (dict(coverage_from=date(2026, 2, 1), coverage_to=date(2026, 1, 1)),
+         "answer 1: coverage_from is after coverage_to"),
+    ],
+)  # fmt: skip
+def test_the_271_writer_refuses_nonsense_naming_the_answer_not_the_person(change, message):
+    with pytest.raises(ValueError) as caught:
+        write_271([answer(**change)], inquiries=[ASKED], sender_id="S", receiver_id="R",
+                  control=1, created=datetime(2026, 3, 2, 9, 0))  # fmt: skip
+    assert message in str(caught.value)
+    assert not any(value in str(caught.value) for value in PHI)
+
+
+def test_the_271_writer_wants_one_answer_per_inquiry_and_a_member_id():
+    kw = dict(sender_id="S", receiver_id="R", control=1, created=datetime(2026, 3, 2, 9, 0))
+    with pytest.raises(ValueError, match="2 answers for 1 inquiries"):
+        write_271([answer(), answer()], inquiries=[ASKED], **kw)
+    with pytest.raises(ValueError, match="at least one answer"):
+        write_271([], inquiries=[], **kw)
+    nobody = dataclasses.replace(ASKED, subscriber=dataclasses.replace(SUBSCRIBER, member_id=None))
+    with pytest.raises(ValueError, match="answer 1 has no member id"):
+        write_271([answer(nobody, member_id=None)], inquiries=[nobody], **kw)
