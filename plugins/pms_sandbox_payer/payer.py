@@ -44,21 +44,21 @@ def answer_inquiry(inquiry: EligibilityInquiry, seed: str) -> EligibilityAnswer:
         return answer
     r = roll(seed, "eligibility", member)
     day = inquiry.service_date
-    answer.plan_name = PLANS[r % len(PLANS)]
+    plan = PLANS[r % len(PLANS)]
     answer.coverage_from = date(day.year, 1, 1)
     asked = inquiry.service_types
-    if r % 100 < INACTIVE_IN_100:
+    if r % 100 < INACTIVE_IN_100:  # the plan it was, on the inactive benefit only
         answer.active = False
         answer.coverage_to = day - timedelta(days=1)
-        answer.benefits.append(Benefit("6", "inactive", asked, "IND", answer.plan_name))
+        answer.benefits.append(Benefit("6", "inactive", asked, "IND", plan))
         return answer
-    answer.active = True
+    answer.active, answer.plan_name = True, plan
     deductible = (50_000, 100_000, 150_000, 300_000)[(r >> 8) % 4]
     met = deductible * ((r >> 16) % 5) // 4  # none, a quarter ... all of it
     out_of_pocket = deductible * 4
     copay = COPAYS[(r >> 24) % len(COPAYS)]
     answer.benefits += [
-        Benefit("1", "active coverage", asked, "IND", answer.plan_name),
+        Benefit("1", "active coverage", asked, "IND", plan),
         Benefit("B", "copay", ("98",), "IND", period="visit", amount_cents=copay, in_network=True),
         Benefit("A", "coinsurance", ("30",), "IND", percent=Decimal("0.2"), in_network=True),
         Benefit("C", "deductible", ("30",), "IND", period="calendar year",

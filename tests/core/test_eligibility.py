@@ -5,7 +5,8 @@ and the failures that must never touch the coverage on file."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pms_sandbox_payer.payer import answer_inquiry
@@ -255,3 +256,25 @@ def test_the_sweep_checks_every_appointment_of_the_day(uow, engine, practice, tm
 def test_an_auditor_may_not_check(uow, billing):
     with uow("auditor") as ctx, pytest.raises(PermissionDenied):
         eligibility.check_coverage(ctx, coverage_id=billing.coverage_id)
+
+
+def test_an_inactive_member_is_answered_inactive_with_the_end_of_coverage(
+    uow, engine, practice, billing, tmp_path
+):
+    add_sandbox(uow, tmp_path)
+    inquiry = EligibilityInquiry("T", "1", "P", "ACME1", "C", "1", Person("A", "B"), DOS)
+    member = next(
+        m for m in (f"INACT{n:05d}" for n in range(500))
+        if answer_inquiry(replace(inquiry, subscriber=Person("A", "B", member_id=m)), "1").active
+        is False
+    )  # fmt: skip
+    with uow("admin") as ctx:
+        cov = coverages.add_coverage(
+            ctx, patient_id=billing.self_pay_id, payer_id=practice.payer_ids[1],
+            member_id=member, effective_date="2025-01-01",
+        )  # fmt: skip
+    with uow("frontdesk") as ctx:
+        check = eligibility.check_coverage(ctx, coverage_id=cov.id)
+    assert (check.status, check.active) == ("inactive", False)
+    assert check.coverage_to == DOS - timedelta(days=1)
+    assert check.plan_name is None and check.copay_cents is None
