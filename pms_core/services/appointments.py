@@ -1296,6 +1296,9 @@ class AppointmentRow(NamedTuple):
     patient_name: str  # "Last, First"
     overbooked: bool
     note: str | None
+    # The latest eligibility answer for the visit, worst coverage first: inactive,
+    # rejected, failed, changed, pending, active; None when never checked.
+    eligibility: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1470,6 +1473,12 @@ def _appointment_rows(
                 *rest,
             )
         )
+    if rows:
+        from pms_core.services.eligibility import appointment_marks
+
+        marks = appointment_marks(ctx, [r.appointment_id for r in rows])
+        if marks:
+            rows = [r._replace(eligibility=marks.get(r.appointment_id)) for r in rows]
     return rows
 
 

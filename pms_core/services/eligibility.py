@@ -43,6 +43,7 @@ from pms_core.models import (
     Clearinghouse,
     Coverage,
     EligibilityCheck,
+    Patient,
     Payer,
 )
 from pms_core.models.schedule import ACTIVE_STATUSES
@@ -133,6 +134,23 @@ def check_coverage(
     types = tuple(service_types) if service_types else DEFAULT_SERVICE_TYPES
     asked = _new_check(ctx, coverage, service_date or ctx.today(), types, None)
     return _send(ctx, [asked])[0]
+
+
+def check_patient(
+    ctx: Context, *, patient_id: int, service_date: date | None = None
+) -> list[EligibilityCheck]:
+    """Check every active coverage of the patient in force on `service_date`
+    (today by default): the front desk's question at the counter."""
+    require(ctx, "eligibility:check", action="eligibility.check", patient_id=patient_id)
+    patient = ctx.session.get(Patient, patient_id)
+    if patient is None or patient.practice_id != ctx.practice_id:
+        raise NotFound(f"patient {patient_id} not found")
+    day = service_date or ctx.today()
+    asked = [
+        _new_check(ctx, coverage, day, DEFAULT_SERVICE_TYPES, None)
+        for coverage in _coverages_in_force(ctx, patient_id, day)
+    ]
+    return _send(ctx, asked)
 
 
 @dataclass
@@ -555,15 +573,33 @@ def latest_for_appointments(
     """For each appointment, the latest check of each coverage asked for it
     (what the schedule marks: inactive, rejected, failed, changed)."""
     out: dict[int, dict[int, EligibilityCheck]] = defaultdict(dict)
-    if not appointment_ids:
-        return {}
-    for check in ctx.session.exec(
-        select(EligibilityCheck)
-        .where(col(EligibilityCheck.appointment_id).in_(list(appointment_ids)))
-        .order_by(EligibilityCheck.id)
-    ):
-        out[check.appointment_id][check.coverage_id] = check
+    ids = list(appointment_ids)
+    for start in range(0, len(ids), 2000):
+        for check in ctx.session.exec(
+            select(EligibilityCheck)
+            .where(
+                EligibilityCheck.practice_id == ctx.practice_id,
+                col(EligibilityCheck.appointment_id).in_(ids[start : start + 2000]),
+            )
+            .order_by(EligibilityCheck.id)
+        ):
+            out[check.appointment_id][check.coverage_id] = check
     return {appt: list(by_cov.values()) for appt, by_cov in out.items()}
+
+
+# Worst first: what an appointment's mark shows when its coverages differ.
+MARK_ORDER = ("inactive", "rejected", "failed", "changed", "pending", "active")
+
+
+def appointment_marks(ctx: Context, appointment_ids: Sequence[int]) -> dict[int, str]:
+    """For each checked appointment, its mark (see MARK_ORDER): the worst of
+    the latest check of each coverage asked for it; "changed" for an active
+    answer that differs from the one before. The caller checked the read."""
+    marks: dict[int, str] = {}
+    for appointment_id, checks in latest_for_appointments(ctx, appointment_ids).items():
+        found = ["changed" if c.status == "active" and c.changes else c.status for c in checks]
+        marks[appointment_id] = min(found, key=MARK_ORDER.index)
+    return marks
 
 
 def benefit_rows(ctx: Context, *, check_id: int) -> list[dict]:

@@ -101,6 +101,9 @@ STATUS_MARKS = {
     "no_show": "✗",
 }
 OVERBOOKED_MARK = "⊕"
+# A mark after the status when the visit's eligibility check found something
+# to look at before the patient comes (see pms_core.services.eligibility).
+ELIGIBILITY_MARKS = {"inactive": "!", "rejected": "!", "failed": "?", "changed": "Δ"}
 
 
 def appointment_style(color: str, status: str) -> Style:

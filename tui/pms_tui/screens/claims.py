@@ -29,6 +29,7 @@ from pms_core import codes
 from pms_core.claimdata import FREQ_CORRECTED, FREQ_VOID
 from pms_core.errors import ValidationError
 from pms_core.money import Money
+from pms_core.services import claim_status
 from pms_core.services.claims import (
     CORRECTABLE,
     UNSENT,
@@ -538,6 +539,7 @@ class ClaimPage:
     detail: ClaimDetail
     diagnoses: list[tuple[str, str]]  # (display code, description)
     zone: ZoneInfo
+    status_check: object | None = None  # the latest 276/277 question about it
 
 
 class ClaimScreen(ClaimWork, Screen):
@@ -670,6 +672,7 @@ class ClaimScreen(ClaimWork, Screen):
             with self.app.uow(grant) as ctx:
                 detail = get_claim(ctx, claim_id=claim_id)
                 zone = ctx.zone()
+                asked = claim_status.history(ctx, claim_id=claim_id)
             diagnoses = [
                 (codes.icd10_display(code), codes.icd10_description(code) or "")
                 for code in detail.view.diagnoses
@@ -677,7 +680,8 @@ class ClaimScreen(ClaimWork, Screen):
         except Exception as exc:
             self.post_message(self.LoadFailed(claim_id, describe_error(exc)))
             return
-        self.post_message(self.Loaded(claim_id, ClaimPage(detail, diagnoses, zone)))
+        page = ClaimPage(detail, diagnoses, zone, asked[0] if asked else None)
+        self.post_message(self.Loaded(claim_id, page))
 
     def on_claim_screen_load_failed(self, message: LoadFailed) -> None:
         if message.claim_id == self.claim_id:
@@ -717,6 +721,10 @@ class ClaimScreen(ClaimWork, Screen):
         ]
         if claim.original_claim_id is not None:
             summary.append(("Replaces", f"claim id {claim.original_claim_id}"))
+        if page.status_check is not None:
+            k = page.status_check
+            said = f"{k.category} {k.message}" if k.category else k.message
+            summary.append(("Status (277)", f"{fmt_local(k.asked_at, zone)}: {k.status}, {said}"))
         self.query_one("#cd-summary", Static).update(_label_lines(summary))
         dx = Text("Diagnoses\n", style="bold")
         for n, (code, description) in enumerate(page.diagnoses, start=1):

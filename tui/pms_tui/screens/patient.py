@@ -1,4 +1,5 @@
-"""Patient detail: demographics, coverage, intake history and balance."""
+"""Patient detail: demographics, coverage and its eligibility answers, intake
+history and balance."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from pms_core.models.people import INTAKE_KINDS
+from pms_core.money import Money
 from pms_core.services.coverages import coverage_row
+from pms_core.services.eligibility import check_patient, patient_checks
 from pms_core.services.patients import PatientRecord, get_patient
 from pms_tui.commands import PaletteCommand
 from pms_tui.format import fmt_date, fmt_money, fmt_phone, fmt_zip, full_name
@@ -25,6 +28,7 @@ INTAKE_LABELS = {
 }
 assert set(INTAKE_LABELS) == set(INTAKE_KINDS)
 SEX_LABELS = {"F": "Female", "M": "Male", "U": "Unknown"}
+BAD_ANSWERS = ("inactive", "rejected", "failed")
 CONTACT_LABELS = {
     "sms": "Text message",
     "email": "Email",
@@ -68,6 +72,13 @@ class PatientScreen(Screen):
             tooltip="Every posting of this patient, explained",
         ),
         Binding(
+            "v",
+            "eligibility",
+            "Eligibility",
+            id="patient.eligibility",
+            tooltip="Ask the payers now whether each coverage is in force today",
+        ),
+        Binding(
             "f5",
             "reload",
             "Reload",
@@ -78,9 +89,15 @@ class PatientScreen(Screen):
     ]
 
     class Loaded(Message):
-        def __init__(self, record: PatientRecord) -> None:
+        def __init__(self, record: PatientRecord, checks: list) -> None:
             super().__init__()
             self.record = record
+            self.checks = checks  # the latest eligibility check of each coverage
+
+    class Checked(Message):
+        def __init__(self, text: str, severity: str) -> None:
+            super().__init__()
+            self.text, self.severity = text, severity
 
     class LoadFailed(Message):
         def __init__(self, message: str) -> None:
@@ -112,6 +129,20 @@ class PatientScreen(Screen):
             ):
                 coverages.add_column(label, key=key)
             yield coverages
+            yield Label("Eligibility (the latest answer for each coverage)", classes="section")
+            checks = DataTable(id="pt-eligibility", cursor_type="row", zebra_stripes=True)
+            for key, label in (
+                ("coverage", "Coverage"),
+                ("for", "For"),
+                ("status", "Answer"),
+                ("plan", "Plan"),
+                ("copay", "Copay"),
+                ("deductible", "Deductible left"),
+                ("oop", "Out of pocket left"),
+                ("note", "Changed / why"),
+            ):
+                checks.add_column(label, key=key)
+            yield checks
             yield Label("Intake history (as reported by the patient)", classes="section")
             intake = DataTable(id="pt-intake", cursor_type="row", zebra_stripes=True)
             intake.add_column("Kind", key="kind")
@@ -134,10 +165,13 @@ class PatientScreen(Screen):
         try:
             with self.app.uow(grant) as ctx:
                 record = get_patient(ctx, patient_id=self.patient_id)
+                latest = {}
+                for check in patient_checks(ctx, patient_id=self.patient_id):
+                    latest.setdefault(check.coverage_id, check)  # newest first
         except Exception as exc:
             self.post_message(self.LoadFailed(describe_error(exc)))
         else:
-            self.post_message(self.Loaded(record))
+            self.post_message(self.Loaded(record, list(latest.values())))
 
     def on_patient_screen_load_failed(self, message: LoadFailed) -> None:
         self.query_one("#pt-heading", Static).update(message.message)
@@ -194,6 +228,7 @@ class PatientScreen(Screen):
             )
         if not record.coverages:
             coverages.add_row("(none)", "", "", "", "", "", "")
+        self._show_checks(record, message.checks)
         intake = self.query_one("#pt-intake", DataTable)
         intake.clear()
         for item in record.intake:
@@ -206,7 +241,58 @@ class PatientScreen(Screen):
         if not record.intake:
             intake.add_row("(none)", "", "")
 
+    def _show_checks(self, record: PatientRecord, checks: list) -> None:
+        payers = {v.coverage.id: coverage_row(v) for v in record.coverages}
+        table = self.query_one("#pt-eligibility", DataTable)
+        table.clear()
+        for c in checks:
+            row = payers.get(c.coverage_id)
+            name = f"{row['priority']} {row['payer']}" if row else f"coverage {c.coverage_id}"
+            left = c.deductible_remaining_cents
+            oop = c.out_of_pocket_remaining_cents
+            note = c.changes.replace(",", ", ") if c.changes else c.message
+            table.add_row(
+                name,
+                fmt_date(c.service_date),
+                Text(c.status, style="bold red" if c.status in BAD_ANSWERS else ""),
+                c.plan_name or "",
+                fmt_money(Money(c.copay_cents)) if c.copay_cents is not None else "",
+                fmt_money(Money(left)) if left is not None else "",
+                fmt_money(Money(oop)) if oop is not None else "",
+                note,
+                key=str(c.id),
+            )
+        if not checks:
+            table.add_row("(never checked)", "", "", "", "", "", "", "")
+
     # --- actions ------------------------------------------------------------------
+    def action_eligibility(self) -> None:
+        if self.check_action("eligibility", ()):
+            self.notify("Asking the payers…")
+            self._check(self.app.grant())
+
+    @work(thread=True, exclusive=True, group="patient-eligibility")
+    def _check(self, grant) -> None:
+        from pms_tui.app import describe_error
+        from pms_tui.screens.schedule import check_summary
+
+        try:
+            with self.app.uow(grant) as ctx:
+                checks = check_patient(ctx, patient_id=self.patient_id)
+        except Exception as exc:
+            self.post_message(self.Checked(describe_error(exc), "error"))
+            return
+        if not checks:
+            self.post_message(self.Checked("No coverage in force today to check.", "warning"))
+            return
+        bad = any(c.status in BAD_ANSWERS for c in checks)
+        text = "Eligibility: " + "; ".join(check_summary(c) for c in checks) + "."
+        self.post_message(self.Checked(text, "warning" if bad else "information"))
+
+    def on_patient_screen_checked(self, message: Checked) -> None:
+        self.notify(message.text, severity=message.severity, timeout=10)
+        self.load()
+
     def action_back(self) -> None:
         self.dismiss()
 
@@ -229,6 +315,7 @@ class PatientScreen(Screen):
             "charges": "charges:write",
             "payment": "payments:collect",
             "ledger": "ledger:read",
+            "eligibility": "eligibility:check",
         }.get(action)
         return self.app.may(needs) if needs else True
 
@@ -264,6 +351,17 @@ class PatientScreen(Screen):
                 "Patient: edit", "Edit this patient's demographics (e)", self.action_edit
             ),
             PaletteCommand("Patient: reload", "Load the record again (f5)", self.action_reload),
+            *(
+                [
+                    PaletteCommand(
+                        "Patient: check eligibility",
+                        "Ask the payers whether each coverage is in force today (v)",
+                        self.action_eligibility,
+                    )
+                ]
+                if self.check_action("eligibility", ())
+                else []
+            ),
             *(
                 [
                     PaletteCommand(

@@ -28,6 +28,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from pms_core.money import Money
 from pms_core.services.appointments import (
     RESCHEDULABLE,
     TRANSITIONS,
@@ -45,11 +46,13 @@ from pms_core.services.appointments import (
 )
 from pms_tui.commands import PaletteCommand
 from pms_tui.format import (
+    ELIGIBILITY_MARKS,
     OVERBOOKED_MARK,
     STATUS_LABELS,
     STATUS_MARKS,
     appointment_style,
     fmt_day,
+    fmt_money,
     fmt_time,
     type_bar_style,
 )
@@ -77,7 +80,10 @@ BLOCK_LABELS = {"holiday": "Holiday", "block": "Blocked", "time_off": "Time off"
 LEGEND = (
     f"{STATUS_MARKS['confirmed']} confirmed  {STATUS_MARKS['arrived']} checked in  "
     f"{STATUS_MARKS['in_room']} in room  {STATUS_MARKS['completed']} checked out  "
-    f"{STATUS_MARKS['no_show']} no-show  {OVERBOOKED_MARK} overbooked  ░ unavailable"
+    f"{STATUS_MARKS['no_show']} no-show  {OVERBOOKED_MARK} overbooked  ░ unavailable\n"
+    f"Coverage (eligibility check):  {ELIGIBILITY_MARKS['inactive']} not in force  "
+    f"{ELIGIBILITY_MARKS['changed']} changed since the last check  "
+    f"{ELIGIBILITY_MARKS['failed']} not verified"
 )
 
 
@@ -203,6 +209,7 @@ def cell_text(grid: ScheduleGrid, row: int, column: int, width: int) -> Text:
         overlap = len(cell.appointments) > 1
         if row == first_row:
             label = STATUS_MARKS.get(first.status, " ") + (OVERBOOKED_MARK if overlap else " ")
+            label += ELIGIBILITY_MARKS.get(first.eligibility or "", "")
             label += first.patient_name + (f" · {first.type_name}" if one_row else "")
         elif row == first_row + 1:
             label = "  " + first.type_name + (f" · {first.room_name}" if first.room_name else "")
@@ -289,6 +296,42 @@ def _charges_binding(prefix: str) -> Binding:
     )
 
 
+def _eligibility_binding(prefix: str) -> Binding:
+    return Binding(
+        "v",
+        "eligibility",
+        "Eligibility",
+        id=f"{prefix}.eligibility",
+        tooltip="Ask the payer now whether the patient's coverage is in force for the visit",
+        show=False,
+    )
+
+
+ELIGIBILITY_WORDS = {
+    "active": "active",
+    "changed": "active, but changed since the last check",
+    "inactive": "NOT in force",
+    "rejected": "the payer could not answer (see the patient)",
+    "failed": "not verified: no answer (see the patient)",
+    "pending": "asked, waiting for the payer",
+}
+
+
+def check_summary(check) -> str:
+    """One eligibility check in a few words, for a notification."""
+    text = ELIGIBILITY_WORDS.get(check.status, check.status)
+    if check.status == "active":
+        if check.plan_name:
+            text += f", {check.plan_name}"
+        if check.copay_cents is not None:
+            text += f", copay {fmt_money(Money(check.copay_cents))}"
+        if check.changes:
+            text += f" (changed: {check.changes.replace(',', ', ')})"
+    elif check.message:
+        text += f": {check.message}"
+    return text
+
+
 def may_enter_charges(app, row: AppointmentRow) -> bool:
     return app.may("charges:write") and row.status not in NOT_SEEN
 
@@ -339,6 +382,7 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
     BINDINGS = [
         *_action_bindings("appointment"),
         _charges_binding("appointment"),
+        _eligibility_binding("appointment"),
         Binding("escape", "close", "Close", id="appointment.close", tooltip="Back to the schedule"),
     ]
 
@@ -393,11 +437,15 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
         ]
         if r.note:
             lines.append(Text(f"Note: {r.note}"))
+        if r.eligibility:
+            lines.append(Text(f"Coverage: {ELIGIBILITY_WORDS.get(r.eligibility, r.eligibility)}"))
         self.query_one("#appt-detail", Static).update(Text("\n").join(lines))
         possible = [a for a in ACTIONS if self.check_action(a.name, ())]
         help_text = "   ".join(f"{a.key} {a.label}" for a in possible)
         if self.check_action("charges", ()):
             help_text += ("   " if help_text else "") + "e Charges"
+        if self.check_action("eligibility", ()):
+            help_text += ("   " if help_text else "") + "v Eligibility"
         self.query_one("#appt-actions", Static).update(
             help_text or "Nothing can be done with this appointment now."
         )
@@ -410,6 +458,8 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
             )
         if action == "charges":
             return may_enter_charges(self.app, self.row)
+        if action == "eligibility":
+            return self.app.may("eligibility:check") and self.row.status not in NOT_SEEN
         return True
 
     def _choose(self, name: str) -> None:
@@ -438,6 +488,9 @@ class AppointmentScreen(ModalScreen[tuple[str, int] | None]):
 
     def action_charges(self) -> None:
         self._choose("charges")
+
+    def action_eligibility(self) -> None:
+        self._choose("eligibility")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -504,6 +557,7 @@ class ScheduleView(Screen):
         ),
         *_action_bindings("schedule"),
         _charges_binding("schedule"),
+        _eligibility_binding("schedule"),
         Binding(
             "b",
             "book",
@@ -837,6 +891,8 @@ class ScheduleView(Screen):
             self._reschedule(row)
         elif name == "charges":
             self._enter_charges(row)
+        elif name == "eligibility":
+            self._check_eligibility(row, self.app.grant())
         elif name == "room" and row.room_id is None and self.choices is not None:
             rooms = [(r.id, r.name) for r in self.choices.rooms_at(row.location_id)]
 
@@ -879,6 +935,25 @@ class ScheduleView(Screen):
 
     def action_charges(self) -> None:
         self._act_on_target("charges")
+
+    def action_eligibility(self) -> None:
+        self._act_on_target("eligibility")
+
+    @work(thread=True, group="schedule-change")
+    def _check_eligibility(self, row: AppointmentRow, grant) -> None:
+        """Ask the payers about the visit's coverages (a realtime check can take
+        seconds: a worker); the schedule is read again with the new mark."""
+        from pms_core.services.eligibility import check_appointment
+        from pms_tui.app import describe_error
+
+        try:
+            with self.app.uow(grant) as ctx:
+                checks = check_appointment(ctx, appointment_id=row.appointment_id)
+        except Exception as exc:
+            self.post_message(self.ChangeFailed(describe_error(exc)))
+            return
+        said = "; ".join(check_summary(c) for c in checks) or "no coverage in force to check"
+        self.post_message(self.Changed(f"Eligibility: {said}.", row.appointment_id))
 
     def _enter_charges(self, row: AppointmentRow) -> None:
         """Charge entry for the appointment's visit: its patient, provider,
