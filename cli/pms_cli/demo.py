@@ -8,7 +8,14 @@ import click
 
 from pms_cli.state import AppState, pass_state
 from pms_core.services import auth
-from pms_core.services.demo import DEFAULT_PATIENTS, DEMO_USERS, DemoSummary, build_demo
+from pms_core.services.demo import (
+    DEFAULT_DAYS,
+    DEFAULT_PATIENTS,
+    DEMO_USERS,
+    MAX_DAYS,
+    DemoSummary,
+    build_demo,
+)
 from pms_core.services.users import DEMO_PASSWORD
 
 
@@ -23,10 +30,20 @@ def _report(summary: DemoSummary) -> None:
         f"  intake     {summary.intake_items} items",
         f"  ledger     {summary.opening_balances} opening balances",
         f"  schedule   {summary.appointments} appointments",
-        f"  billing    {summary.encounters} encounters charged, {summary.claims} claims "
-        f"({summary.claims_submitted} submitted to the demo clearinghouse folder)",
-        f"  users      {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})",
+        f"  billing    {summary.encounters} encounters charged, {summary.claims} claims, "
+        f"{summary.claims_submitted} submitted",
     ]
+    b = summary.billing
+    if b is not None and (b.eligibility_checks or b.remittances or b.responses):
+        lines += [
+            f"  {summary.days} days of practice life with the sandbox payer:",
+            f"             {b.eligibility_checks} eligibility checks, {b.responses} "
+            f"acknowledgments, {b.remittances} remittances posted, {b.secondary_claims} "
+            "secondary claims",
+            f"             {b.patient_payments} patient payments, {b.statements} statements, "
+            f"{b.status_questions} claim status questions",
+        ]
+    lines.append(f"  users      {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})")
     click.echo("\n".join(lines), err=True)
 
 
@@ -44,10 +61,19 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="How many synthetic patients to register.",
     )
+    @click.option(
+        "--days",
+        type=click.IntRange(min=0, max=MAX_DAYS),
+        default=DEFAULT_DAYS,
+        show_default=True,
+        help="Days of practice life to simulate before today (the last 3 always are).",
+    )
     @click.option("--force", is_flag=True, help="Replace an existing demo database.")
     @click.option("--no-tui", is_flag=True, help="Only build; do not open the TUI.")
     @pass_state
-    def demo(state: AppState, seed: int, patients: int, force: bool, no_tui: bool) -> None:
+    def demo(
+        state: AppState, seed: int, patients: int, days: int, force: bool, no_tui: bool
+    ) -> None:
         """Build a demo practice with synthetic patients into the database.
 
         The database (--db, PMS_DATABASE_URL or the default file) must be empty or
@@ -62,7 +88,13 @@ def register(cli: click.Group) -> None:
                 click.echo(f"\r  registered {done}/{total} patients", err=True, nl=done == total)
 
         summary = build_demo(
-            engine, seed=seed, patients=patients, force=force, pm=state.pm, progress=progress
+            engine,
+            seed=seed,
+            patients=patients,
+            days=days,
+            force=force,
+            pm=state.pm,
+            progress=progress,
         )
         _report(summary)
         if no_tui:

@@ -21,7 +21,8 @@
   A replacement (frequency 7) reverses the payment it replaces; a void (8)
   only reverses.
 
-State (what it received and paid) is one JSON file in the sandbox folder.
+State (what it received and paid) is one JSON file in the sandbox folder,
+its calendar another.
 """
 
 from __future__ import annotations
@@ -46,15 +47,38 @@ class Outgoing:
     content: bytes
 
 
+class Calendar:
+    """The sandbox's today: the latest date seen on a file it received, moved
+    on by the real days since (a file of its own, small: every request reads it)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "calendar.json"
+        self.state = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def saw(self, day: date) -> None:
+        """A file dated `day` arrived: the calendar is at least there."""
+        if day.isoformat() > self.state.get("seen", ""):
+            self.state = {"seen": day.isoformat(), "at": datetime.now(UTC).date().isoformat()}
+            tmp = self.path.with_name(f".{self.path.name}.part")
+            tmp.write_text(json.dumps(self.state))
+            tmp.replace(self.path)
+
+    def today(self) -> date:
+        if not self.state:
+            return datetime.now(UTC).date()
+        real_days = (datetime.now(UTC).date() - date.fromisoformat(self.state["at"])).days
+        return date.fromisoformat(self.state["seen"]) + timedelta(days=max(real_days, 0))
+
+
 class ClaimsDesk:
     """Receives 837s and writes the payer's answers (see the module docstring)."""
 
     def __init__(self, folder: Path, seed: str) -> None:
         self.folder, self.seed = folder, seed
+        self.calendar = Calendar(folder)
         self.path = folder / "claims-desk.json"
         self.state = json.loads(self.path.read_text()) if self.path.exists() else {
-            "seen": None, "seen_at": None, "control": 0, "claims": {}, "lines": {},
-            "deductible": {}, "paid": {},
+            "control": 0, "claims": {}, "lines": {}, "deductible": {}, "paid": {},
         }  # fmt: skip
 
     def save(self) -> None:
@@ -62,19 +86,8 @@ class ClaimsDesk:
         tmp.write_text(json.dumps(self.state, sort_keys=True))
         tmp.replace(self.path)
 
-    # --- the calendar -------------------------------------------------------------------
-    def saw(self, day: date) -> None:
-        """A file dated `day` arrived: the sandbox's calendar is at least there."""
-        if self.state["seen"] is None or day.isoformat() > self.state["seen"]:
-            self.state["seen"] = day.isoformat()
-            self.state["seen_at"] = datetime.now(UTC).date().isoformat()
-
     def today(self) -> date:
-        if self.state["seen"] is None:
-            return datetime.now(UTC).date()
-        seen = date.fromisoformat(self.state["seen"])
-        real_days = (datetime.now(UTC).date() - date.fromisoformat(self.state["seen_at"])).days
-        return seen + timedelta(days=max(real_days, 0))
+        return self.calendar.today()
 
     def _control(self) -> int:
         self.state["control"] += 1
@@ -100,7 +113,7 @@ class ClaimsDesk:
         from pms_x12 import payer_side as ps
 
         if sent is not None:
-            self.saw(sent)
+            self.calendar.saw(sent)
         claims = ps.read_837(content)
         envelope = self._envelope(claims[0].envelope.sender_id)
         out = [Outgoing(f"999-{name}", ps.write_999(envelope, ps.group_verdicts(claims)).encode())]
@@ -343,7 +356,9 @@ class ClaimsDesk:
         address = Address(*payee["address"]) if payee["address"] else None
         provider = ProviderView(PersonName(payee["name"]), payee["npi"], tin=payee["tin"],
                                 address=address)  # fmt: skip
-        trace = f"{roll(self.seed, 'trace', today, payer_id, payee['npi']) % 10**9:09d}"
+        # a check number of its own for every payment (a payer never reuses one)
+        self.state["payments"] = self.state.get("payments", 0) + 1
+        trace = f"{self.state['payments']:04d}{roll(self.seed, 'trace', payer_id) % 10**5:05d}"
         plbs = []
         paid = sum(c.paid_cents for c in claims)
         if paid > 0 and roll(self.seed, "interest", trace) % 5 == 0:

@@ -80,7 +80,7 @@ class SandboxTransport:
         for f in files:
             kind, sent = functional_id(f.content), group_date(f.content)
             if sent is not None:
-                desk.saw(sent)
+                desk.calendar.saw(sent)
             if kind == "HC":
                 try:
                     answers = desk.receive_837(f.name, f.content, sent)
@@ -158,11 +158,9 @@ class RealtimeSandbox(SandboxTransport):
         self._ready()
         sent = group_date(content)
         if sent is not None:  # the sandbox's calendar follows the requests' dates
-            from pms_sandbox_payer.adjudication import ClaimsDesk
+            from pms_sandbox_payer.adjudication import Calendar
 
-            desk = ClaimsDesk(self.folder, self.seed)
-            desk.saw(sent)
-            desk.save()
+            Calendar(self.folder).saw(sent)
         return self.answer(content, kind)
 
 

@@ -15,6 +15,7 @@ values.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -119,8 +120,10 @@ _LEVELS = {"20": "payer", "21": "provider", "22": "subscriber", "23": "dependent
 
 # --- the 270, and what the writers share ------------------------------------------
 def clean_text(value: str, limit: int) -> str:
-    """Free text fit for an element: upper case, no delimiter characters."""
-    text = "".join(ch for ch in value.upper() if ch not in "*~:^>\\|\n\r")
+    """Free text fit for an element: upper case ASCII (accents dropped: "Ñ"
+    is "N", as X12's basic character set has no other), no delimiters."""
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    text = "".join(ch for ch in ascii_text.upper() if ch not in "*~:^>\\|\n\r")
     return " ".join(text.split())[:limit]
 
 

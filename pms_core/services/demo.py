@@ -26,20 +26,21 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pluggy
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, func, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from pms_core import synthetic
-from pms_core.clock import Clock, SystemClock
+from pms_core.clock import Clock, FixedClock, SystemClock
 from pms_core.context import unit_of_work
 from pms_core.db import display_url, remove_sqlite_files, sqlite_path
 from pms_core.errors import Conflict, DatabaseError
 from pms_core.ledger import Account, Line
 from pms_core.migrations.runner import upgrade
+from pms_core.models import Claim
 from pms_core.money import Money
 from pms_core.services.coverages import add_coverage
-from pms_core.services.demo_billing import build_billing
+from pms_core.services.demo_billing import BillingOffice, BillingSummary
 from pms_core.services.demo_schedule import build_schedule
 from pms_core.services.ledger import post_entry
 from pms_core.services.patients import IntakeInput, register_patient
@@ -55,6 +56,8 @@ from pms_core.services.users import DEMO_PASSWORD, create_user
 # username -> role; each user is named after their role.
 DEMO_USERS = ("admin", "biller", "frontdesk", "manager", "auditor")
 DEFAULT_PATIENTS = 500
+DEFAULT_DAYS = 60  # days of practice life simulated before today
+MAX_DAYS = 366
 _BATCH = 250  # patients per transaction
 
 # What a database holds, as far as the demo is concerned.
@@ -82,6 +85,8 @@ class DemoSummary:
     encounters: int = 0
     claims: int = 0
     claims_submitted: int = 0
+    billing: BillingSummary | None = None  # the days of practice life simulated
+    days: int = 0
     users: dict[str, int] = field(default_factory=dict)
     replaced: bool = False
     seconds: float = 0.0
@@ -183,6 +188,7 @@ def build_demo(
     clock: Clock | None = None,
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    days: int = DEFAULT_DAYS,
 ) -> DemoSummary:
     """Build the demo practice into `engine`'s database (migrating it first).
 
@@ -192,10 +198,14 @@ def build_demo(
 
     Raises Conflict when the database holds anything but a demo, and when it holds
     a demo and `force` is false. `progress(done, total)` is called after each batch
-    of patients.
+    of patients. `days` of practice life before today are simulated (see
+    demo_schedule and demo_billing): visits, eligibility, claims, the sandbox
+    payer's answers and remits, payments and statements.
     """
     if patients < 0:
         raise ValueError("patients must be zero or more")
+    if not 0 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be 0 to {MAX_DAYS}")
     started = time.perf_counter()
     state = database_state(engine)
     _refuse(engine, state, force)
@@ -211,7 +221,9 @@ def build_demo(
         from pms_core.plugins import get_plugin_manager
 
         pm = get_plugin_manager()
-    clock = clock or SystemClock()
+    # One "now" for the whole build: a build that runs over midnight must not
+    # see today's appointments turn into yesterday's halfway through.
+    clock = FixedClock((clock or SystemClock()).now())
     tz = ZoneInfo(synthetic.DEMO_PRACTICE["time_zone"])
     today = today or clock.now().astimezone(tz).date()
     synth = synthetic.Synth(seed, today=today, local_places=synthetic.LOCAL_PLACES, unique=True)
@@ -257,6 +269,11 @@ def build_demo(
             progress(counts["patients"], patients)
     with unit_of_work(engine, user_id=users["biller"], pm=pm, clock=clock) as ctx:
         counts["opening"] = _opening_balances(ctx, synth.rng, today, sorted(ids.values()), primary)
+    office = BillingOffice(
+        engine, users=users, payer_ids=payer_ids, rng=synth.rng, pm=pm, zone=tz,
+        folder=_clearinghouse_dir(engine),
+    )  # fmt: skip
+    office.setup(today - timedelta(days=days + 7))
     schedule = None
     if ids:
         schedule = build_schedule(
@@ -268,17 +285,16 @@ def build_demo(
             rng=synth.rng,
             pm=pm,
             clock=clock,
+            days_back=days,
+            before_day=office.morning,
+            after_day=office.evening,
         )
-    billing = build_billing(
-        engine,
-        users=users,
-        payer_ids=payer_ids,
-        today=today,
-        rng=synth.rng,
-        pm=pm,
-        clock=clock,
-        clearinghouse_dir=_clearinghouse_dir(engine),
-    )
+    office.finish(today, clock)
+    billing = office.summary
+    with Session(engine) as s:
+        billing.secondary_claims = s.exec(
+            select(func.count()).select_from(Claim).where(col(Claim.prior_claim_id).is_not(None))
+        ).one()
 
     return DemoSummary(
         database=describe(engine),
@@ -298,6 +314,8 @@ def build_demo(
         encounters=billing.encounters,
         claims=billing.claims,
         claims_submitted=billing.submitted,
+        billing=billing,
+        days=days,
         users=users,
         replaced=replaced,
         seconds=time.perf_counter() - started,

@@ -12,7 +12,7 @@ end of their day. Deterministic for a seed and a day.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -27,19 +27,21 @@ from pms_core.models import AppointmentType
 from pms_core.services import appointments, reminders, schedule_setup, series, waitlist
 from pms_core.services.practice import list_locations, list_providers
 
-# name, minutes, color, needs a room
+# name, minutes, color, needs a room, the service types its eligibility checks ask about
 TYPES = (
-    ("Follow-up", 15, "blue", False),
-    ("New patient", 30, "green", False),
-    ("Annual physical", 45, "magenta", False),
-    ("Procedure", 60, "red", True),
-    ("Telehealth", 15, "cyan", False),
+    ("Follow-up", 15, "blue", False, "98,30"),
+    ("New patient", 30, "green", False, "98,30"),
+    ("Annual physical", 45, "magenta", False, "81,30"),
+    ("Procedure", 60, "red", True, "2,30"),
+    ("Telehealth", 15, "cyan", False, "98,30"),
 )
 ROOMS = ("Exam 1", "Exam 2", "Procedure")
 HOURS = ((time(8), time(12)), (time(13), time(17)))
 RULES = (("email", "72h"), ("sms", "24h"), ("sms", "2h"))
-DAYS_BACK = 3
+DAYS_BACK = 3  # days before today as busy as today (older history is lighter)
 DAYS_AHEAD = 10
+HISTORY_SHARE = 8  # older days see an eighth of the visits: about 2 a provider, as a
+# practice of this many patients does (a busy schedule around today shows more)
 FILL = 0.6  # share of open slots booked
 
 
@@ -62,19 +64,29 @@ def build_schedule(
     rng: random.Random,
     pm: pluggy.PluginManager,
     clock: Clock,
+    days_back: int = DAYS_BACK,
+    before_day: Callable[[date], None] | None = None,
+    after_day: Callable[[date], None] | None = None,
 ) -> ScheduleSummary:
     """Set up and fill the demo schedule (see the module docstring). About 20
-    visits per provider per day for a 500-patient demo, fewer for a smaller one."""
-    setup_clock = FixedClock(datetime.combine(today - timedelta(days=30), time(7), zone))
+    visits per provider per day for a 500-patient demo, fewer for a smaller
+    one; days more than DAYS_BACK before today (the history `days_back`
+    reaches) get an eighth of that (HISTORY_SHARE). Each past
+    day (and today) is booked, then `before_day(day)` runs (the night-before
+    eligibility sweep), the day is worked, then `after_day(day)` (the billing
+    office's evening)."""
+    first = today - timedelta(days=max(days_back, DAYS_BACK) + 7)
+    setup_clock = FixedClock(datetime.combine(first, time(7), zone))
     with unit_of_work(engine, user_id=users["admin"], pm=pm, clock=setup_clock) as ctx:
         locations = [loc.id for loc in list_locations(ctx)]
         providers = [p.id for p in list_providers(ctx)]
         type_ids = [
             schedule_setup.add_appointment_type(
-                ctx, name=name, duration_minutes=minutes, color=color, needs_room=room
+                ctx, name=name, duration_minutes=minutes, color=color, needs_room=room,
+                service_types=service_types,
             ).id
-            for name, minutes, color, room in TYPES
-        ]
+            for name, minutes, color, room, service_types in TYPES
+        ]  # fmt: skip
         rooms = 0
         for location_id in locations:
             for name in ROOMS:
@@ -90,7 +102,7 @@ def build_schedule(
                         weekday=weekday,
                         start_time=start,
                         end_time=end,
-                        effective_from=today - timedelta(days=30),
+                        effective_from=first,
                     )
         for channel, offset in RULES:
             reminders.add_rule(ctx, channel=channel, offset=offset)
@@ -99,18 +111,23 @@ def build_schedule(
     # A busy day has about 20 visits per provider; a small demo gets fewer.
     per_day = max(1, min(20, len(patient_ids) // 25))
     booked = 0
-    for offset in range(-DAYS_BACK, DAYS_AHEAD + 1):
+    for offset in range(-max(days_back, DAYS_BACK), DAYS_AHEAD + 1):
         day = today + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
+        wanted = per_day if offset >= -DAYS_BACK else max(1, per_day // HISTORY_SHARE)
         booking_clock = FixedClock(datetime.combine(day - timedelta(days=7), time(9), zone))
         with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=booking_clock) as ctx:
             for provider_id in providers:
                 booked += _fill_day(
-                    ctx, rng, day, provider_id, type_ids, weights, patient_ids, per_day
+                    ctx, rng, day, provider_id, type_ids, weights, patient_ids, wanted
                 )
+        if offset <= 0 and before_day is not None:
+            before_day(day)
         if offset < 0:
             _work_day(engine, users, pm, day, zone, rng)
+            if after_day is not None:
+                after_day(day)
         elif offset == 0:
             _work_morning(engine, users, pm, clock, day, zone, rng)
 

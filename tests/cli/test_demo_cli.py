@@ -51,13 +51,16 @@ def names(url: str) -> list[tuple]:
 
 
 def test_demo_builds_and_reports_on_stderr(new_url, cli_env):
-    result = run_cli(["--db", new_url, "demo", "--patients", str(N), "--no-tui"], env=cli_env)
+    result = run_cli(
+        ["--db", new_url, "demo", "--patients", str(N), "--days", "4", "--no-tui"], env=cli_env
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "Built the demo database" in result.stderr
     assert f"patients   {N}" in result.stderr
     assert "payers 12" in result.stderr
     assert "password: demo" in result.stderr
+    assert "days of practice life with the sandbox payer" in result.stderr
     c = counts(new_url)
     assert (c["practice"], c["location"], c["payer"], c["patient"], c["app_user"]) == (
         1,
@@ -85,19 +88,35 @@ def test_demo_builds_and_reports_on_stderr(new_url, cli_env):
 
 def test_existing_demo_needs_force_and_force_replaces_it(new_url, cli_env):
     assert (
-        run_cli(["--db", new_url, "demo", "--patients", "8", "--no-tui"], env=cli_env).exit_code
+        run_cli(
+            ["--db", new_url, "demo", "--patients", "8", "--days", "0", "--no-tui"], env=cli_env
+        ).exit_code
         == 0
     )
     first = names(new_url)
 
-    again = run_cli(["--db", new_url, "demo", "--patients", "8", "--no-tui"], env=cli_env)
+    again = run_cli(
+        ["--db", new_url, "demo", "--patients", "8", "--days", "0", "--no-tui"], env=cli_env
+    )
     assert again.exit_code == 1
     assert "already holds a demo database; use --force to replace it" in again.stderr
     assert "Traceback" not in again.stderr
     assert names(new_url) == first
 
     replaced = run_cli(
-        ["--db", new_url, "demo", "--seed", "2", "--patients", "6", "--force", "--no-tui"],
+        [
+            "--db",
+            new_url,
+            "demo",
+            "--seed",
+            "2",
+            "--patients",
+            "6",
+            "--days",
+            "0",
+            "--force",
+            "--no-tui",
+        ],
         env=cli_env,
     )
     assert replaced.exit_code == 0, replaced.stderr
@@ -111,7 +130,8 @@ def test_same_seed_gives_the_same_patients(new_url, cli_env, tmp_path):
     other = f"sqlite:///{tmp_path / 'other.db'}"
     for url in (new_url, other):
         r = run_cli(
-            ["--db", url, "demo", "--seed", "5", "--patients", "12", "--no-tui"], env=cli_env
+            ["--db", url, "demo", "--seed", "5", "--patients", "12", "--days", "0", "--no-tui"],
+            env=cli_env,
         )
         assert r.exit_code == 0, r.stderr
     assert names(new_url) == names(other)
@@ -123,7 +143,9 @@ def test_a_real_database_is_refused_and_left_alone(db_url, cli_env, force):
     make_practice(engine)
     engine.dispose()
     before = counts(db_url)
-    result = run_cli(["--db", db_url, "demo", "--patients", "5", "--no-tui", *force], env=cli_env)
+    result = run_cli(
+        ["--db", db_url, "demo", "--patients", "5", "--days", "0", "--no-tui", *force], env=cli_env
+    )
     assert result.exit_code == 1
     assert "not a demo; the demo never overwrites it" in result.stderr
     assert "Traceback" not in result.stderr
@@ -134,7 +156,7 @@ def test_default_database_location_is_created(tmp_path, cli_env, monkeypatch):
     path = tmp_path / "nested" / "dir" / "pms.db"
     monkeypatch.setenv("PMS_DATABASE_URL", f"sqlite:///{path}")
     result = run_cli(
-        ["demo", "--patients", "3", "--no-tui"],
+        ["demo", "--patients", "3", "--days", "0", "--no-tui"],
         env={**cli_env, "PMS_DATABASE_URL": f"sqlite:///{path}"},
     )
     assert result.exit_code == 0, result.stderr
@@ -148,7 +170,7 @@ def test_demo_opens_the_tui_as_biller_with_a_shift_session(new_url, cli_env, mon
         (user_id, auth.user_for_token(engine, token))
     )
     monkeypatch.setitem(sys.modules, "pms_tui", fake)
-    result = run_cli(["--db", new_url, "demo", "--patients", "3"], env=cli_env)
+    result = run_cli(["--db", new_url, "demo", "--patients", "3", "--days", "0"], env=cli_env)
     assert result.exit_code == 0, result.stderr
     engine = make_engine(new_url)
     with Session(engine) as s:

@@ -58,7 +58,9 @@ def new_db(request, tmp_path):
 
 
 def build(url: str, clock, **kw):
+    """A demo with a short history unless the test asks for more days."""
     engine = make_engine(url)
+    kw.setdefault("days", 5)
     try:
         return build_demo(engine, clock=clock, **kw)
     finally:
@@ -175,11 +177,13 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
         assert dict(actions)["patient.create"] == N
 
         # opening balances from the "previous system", posted through the ledger
-        entries = s.exec(text("SELECT kind, COUNT(*) FROM journal_entry GROUP BY kind")).all()
-        assert dict(entries) == {
-            "opening_balance": summary.opening_balances,
-            "charge": summary.encounters,  # one entry per visit charged
-        }
+        entries = dict(s.exec(text("SELECT kind, COUNT(*) FROM journal_entry GROUP BY kind")).all())
+        assert entries["opening_balance"] == summary.opening_balances
+        assert entries["charge"] == summary.encounters  # one entry per visit charged
+        assert set(entries) <= {
+            "opening_balance", "charge", "era_payment", "era_unapplied",
+            "era_provider_adjustment", "patient_payment",
+        }  # fmt: skip
         assert 0 < summary.opening_balances < N
         totals = ledger.account_balances(s, summary.practice_id)
         assert Money.sum(totals.values()) == Money(0)
@@ -205,14 +209,13 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
         assert future and {a.status for a in future} <= {"booked", "cancelled"}
         assert count(s, AppointmentSeries) == 1 and count(s, WaitlistEntry) >= 1
 
-        # every visit seen is charged, billed and scrubbed clean; those before
-        # today went to the demo clearinghouse folder
+        # every visit seen is charged and billed; those before today went to the
+        # sandbox payer, which answered them (see the revenue cycle test below)
         completed = [a for a in past if a.status == "completed"]
         assert summary.encounters == len(completed) == count(s, Encounter) > 0
         claims = s.exec(select(Claim)).scalars().all()
         assert len(claims) == summary.claims >= summary.encounters
-        assert {c.status for c in claims} <= {"ready", "submitted"}
-        assert sum(c.status == "submitted" for c in claims) == summary.claims_submitted > 0
+        assert summary.claims_submitted > 0 and summary.billing.eligibility_checks > 0
     engine.dispose()
 
 
@@ -295,7 +298,7 @@ def test_a_file_that_is_not_pms_is_left_alone(tmp_path, clock, content):
 
 def test_a_migrated_but_unused_database_counts_as_empty(engine, clock):
     assert database_state(engine) == EMPTY
-    summary = build_demo(engine, clock=clock, patients=5)
+    summary = build_demo(engine, clock=clock, patients=5, days=0)
     assert summary.patients == 5 and not summary.replaced
     assert database_state(engine) == DEMO
 
@@ -317,3 +320,67 @@ def test_synthetic_stream_is_deterministic_and_folds_like_the_services():
         for cov in p["coverages"]:
             assert member_id_search(cov["member_id"]) == v.fold_member_id(cov["member_id"])
             assert not re.fullmatch(r"\d{9}", cov["member_id"])
+
+
+def test_the_demo_runs_the_revenue_cycle_and_the_books_balance(new_db, clock, pm):
+    """Three weeks of practice life against the sandbox payer (smaller than the
+    real demo), then the books: every claim payment balances, patient balances
+    are their postings, no claim waits on the payer past its adjudication
+    window, and a second poll changes nothing."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from pms_core.context import unit_of_work
+    from pms_core.models import JournalEntry, Posting, RemittanceAdjustment, RemittanceClaim
+    from pms_core.services import submission
+
+    url = new_db()
+    summary = build(url, clock, patients=60, days=21)
+    b = summary.billing
+    assert b.eligibility_checks and b.remittances and b.patient_payments and b.responses
+    engine = make_engine(url)
+    try:
+        with Session(engine) as s:
+            claims = s.exec(select(Claim)).scalars().all()
+            statuses = {c.status for c in claims}
+            assert statuses & {"paid", "partially_paid"}, statuses
+            # the sandbox answers within 3 to 9 days: nothing sent before that still waits
+            stale = clock.now() - timedelta(days=12)
+            assert not [
+                c.id for c in claims
+                if c.status in ("submitted", "accepted", "acknowledged") and c.submitted_at < stale
+            ]  # fmt: skip
+            for rc in s.exec(select(RemittanceClaim)).scalars():
+                adjusted = s.exec(
+                    select(func.coalesce(func.sum(RemittanceAdjustment.amount_cents), 0)).where(
+                        RemittanceAdjustment.remittance_claim_id == rc.id
+                    )
+                ).one()[0]
+                assert rc.charge_cents == rc.paid_cents + adjusted, rc.claim_number
+            assert s.exec(select(func.sum(Posting.amount_cents))).one()[0] == 0
+            owed = defaultdict(int)
+            for account, patient_id, cents in s.exec(
+                select(Posting.account, Posting.patient_id, Posting.amount_cents).where(
+                    Posting.account.in_(("ar:patient", "ar:insurance"))
+                )
+            ):
+                owed[(account, patient_id)] += cents
+            for (account, patient_id), cents in owed.items():
+                balance = ledger.patient_balance(s, summary.practice_id, patient_id)
+                shown = balance.patient if account == "ar:patient" else balance.insurance
+                assert shown.cents == cents, (account, patient_id)
+
+        def poll():
+            user = summary.users["biller"]
+            with unit_of_work(engine, user_id=user, pm=pm, clock=clock) as ctx:
+                return submission.poll_clearinghouse(ctx)
+
+        def entries():
+            with Session(engine) as s:
+                return s.exec(select(func.count()).select_from(JournalEntry)).one()[0]
+
+        poll()
+        before = entries()
+        assert poll() == [] and entries() == before
+    finally:
+        engine.dispose()

@@ -1,18 +1,22 @@
 """The revenue cycle against the sandbox payer, on SQLite and PostgreSQL:
 claims submitted, acknowledged (999, 277CA), adjudicated days later (835)
-and posted, secondary claims sent and paid; then the books are checked."""
+and posted, secondary claims sent and paid; then the books are checked, and
+pyx12 judges everything the sandbox sent."""
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from datetime import timedelta
 
+from pms_x12.validate import validate_text
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from pms_core import ledger
 from pms_core.models import (
     Claim,
+    InboundFile,
     JournalEntry,
     Posting,
     RemittanceAdjustment,
@@ -93,6 +97,16 @@ def test_claims_go_round_the_cycle_and_the_books_balance(uow, engine, practice, 
     before = counts(engine)
     assert poll(uow) == []  # polling again changes nothing
     assert counts(engine) == before
+
+    # everything the sandbox sent back passes pyx12 (it has maps for these)
+    with Session(engine) as s:
+        received = list(s.exec(select(InboundFile).where(
+            InboundFile.kind.in_(("999", "277CA", "835")))))  # fmt: skip
+    assert {f.kind for f in received} == {"999", "277CA", "835"}
+    for f in received:
+        text = zlib.decompress(f.content) if f.compressed else f.content
+        report = validate_text(text)
+        assert report.findings == [], (f.kind, [str(x) for x in report.findings])
 
     with Session(engine) as s:
         all_claims = list(s.exec(select(Claim)))

@@ -375,3 +375,21 @@ def test_the_271_writer_wants_one_answer_per_inquiry_and_a_member_id():
     nobody = dataclasses.replace(ASKED, subscriber=dataclasses.replace(SUBSCRIBER, member_id=None))
     with pytest.raises(ValueError, match="answer 1 has no member id"):
         write_271([answer(nobody, member_id=None)], inquiries=[nobody], **kw)
+
+
+def test_names_with_accents_are_written_in_x12s_basic_characters():
+    from datetime import UTC, date, datetime
+
+    from pms_x12.eligibility import read_270, write_270
+
+    from pms_core.eligdata import EligibilityInquiry, Person
+
+    inquiry = EligibilityInquiry(
+        "E000000001", "1999999999", "ACME", "ACME1", "CLÍNICA", "1245319599",
+        Person("MUÑOZ", "JOSÉ", date(1980, 1, 2), "M", "XZ0000001"), date(2026, 3, 2),
+    )  # fmt: skip
+    text = write_270(inquiry, sender_id="S", receiver_id="R", control=1,
+                     created=datetime(2026, 3, 2, tzinfo=UTC))  # fmt: skip
+    assert text.isascii()
+    (back,) = read_270(text)
+    assert (back.subscriber.last_name, back.subscriber.first_name) == ("MUNOZ", "JOSE")

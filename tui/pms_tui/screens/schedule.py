@@ -80,10 +80,10 @@ BLOCK_LABELS = {"holiday": "Holiday", "block": "Blocked", "time_off": "Time off"
 LEGEND = (
     f"{STATUS_MARKS['confirmed']} confirmed  {STATUS_MARKS['arrived']} checked in  "
     f"{STATUS_MARKS['in_room']} in room  {STATUS_MARKS['completed']} checked out  "
-    f"{STATUS_MARKS['no_show']} no-show  {OVERBOOKED_MARK} overbooked  ░ unavailable\n"
-    f"Coverage (eligibility check):  {ELIGIBILITY_MARKS['inactive']} not in force  "
-    f"{ELIGIBILITY_MARKS['changed']} changed since the last check  "
-    f"{ELIGIBILITY_MARKS['failed']} not verified"
+    f"{STATUS_MARKS['no_show']} no-show  {OVERBOOKED_MARK} overbooked  ░ unavailable  "
+    # the coverage marks, explained in the appointment dialog (enter)
+    f"{ELIGIBILITY_MARKS['inactive']}{ELIGIBILITY_MARKS['changed']}"
+    f"{ELIGIBILITY_MARKS['failed']} coverage"
 )
 
 
