@@ -283,18 +283,9 @@ def _fail(ctx: Context, check: ClaimStatusCheck, message: str) -> None:
 
 
 # --- answers ----------------------------------------------------------------------------
-@dataclass
-class AnswerFileOutcome:
-    inbound_file_id: int
-    status: str = "processed"  # or failed: the file could not be read (kept, marked failed)
-    applied: int = 0
-    unmatched: int = 0
-    message: str = ""
-
-
 def import_answers(
     ctx: Context, *, name: str, data: bytes, clearinghouse_id: int | None = None
-) -> AnswerFileOutcome | None:
+) -> exchange.AnswerFileOutcome | None:
     """A 277 file from a poll: each answer completes the pending check that
     asked it (by trace, else the pending check of its claim number); the
     rest go to the unmatched acknowledgment list. None when the file is not
@@ -302,11 +293,7 @@ def import_answers(
     try:
         answers = read_answers(ctx.pm, data)
     except X12Error as exc:
-        inbound = exchange.keep_file(ctx, name, data, clearinghouse_id, "277")
-        inbound.status, inbound.message = "failed", str(exc)[:500]
-        ctx.session.add(inbound)
-        ctx.session.flush()
-        return AnswerFileOutcome(inbound.id, "failed", message=inbound.message)
+        return exchange.unreadable(ctx, name, data, clearinghouse_id, "277", exc)
     if answers is None:
         return None
     inbound = exchange.keep_file(ctx, name, data, clearinghouse_id, "277")
@@ -319,7 +306,7 @@ def import_answers(
             )
         )
     }
-    out = AnswerFileOutcome(inbound.id)
+    out = exchange.AnswerFileOutcome(inbound.id)
     out.applied, out.unmatched = _apply_all(ctx, answers, inbound.id, pending)
     out.message = f"{out.applied} claim status answers applied, {out.unmatched} unmatched"
     inbound.message = out.message

@@ -471,18 +471,9 @@ def _changes(ctx: Context, check: EligibilityCheck) -> list[str]:
     return found
 
 
-@dataclass
-class AnswerFileOutcome:
-    inbound_file_id: int
-    status: str = "processed"  # or failed: the file could not be read (kept, marked failed)
-    applied: int = 0
-    unmatched: int = 0
-    message: str = ""
-
-
 def import_answers(
     ctx: Context, *, name: str, data: bytes, clearinghouse_id: int | None = None
-) -> AnswerFileOutcome | None:
+) -> exchange.AnswerFileOutcome | None:
     """A 271 file from a poll: each answer completes the pending check that
     asked it (by trace); an answer nobody asked is kept on the unmatched
     acknowledgment list. None when the file is not a 271; one that cannot
@@ -490,15 +481,11 @@ def import_answers(
     try:
         answers = read_answers(ctx.pm, data)
     except X12Error as exc:
-        inbound = exchange.keep_file(ctx, name, data, clearinghouse_id, "271")
-        inbound.status, inbound.message = "failed", str(exc)[:500]
-        ctx.session.add(inbound)
-        ctx.session.flush()
-        return AnswerFileOutcome(inbound.id, "failed", message=inbound.message)
+        return exchange.unreadable(ctx, name, data, clearinghouse_id, "271", exc)
     if answers is None:
         return None
     inbound = exchange.keep_file(ctx, name, data, clearinghouse_id, "271")
-    out = AnswerFileOutcome(inbound.id)
+    out = exchange.AnswerFileOutcome(inbound.id)
     traces = [a.trace for a in answers if a.trace]
     pending = {
         c.trace: c

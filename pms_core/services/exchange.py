@@ -127,3 +127,25 @@ def people(ctx: Context, coverage: Coverage) -> tuple[Person, Person | None]:
         coverage.member_id,
     )
     return subscriber, Person(patient.last_name, patient.first_name, patient.dob, patient.sex)
+
+
+@dataclass
+class AnswerFileOutcome:
+    """What a polled answer file (271, 277) did."""
+
+    inbound_file_id: int
+    status: str = "processed"  # or failed: the file could not be read (kept, marked failed)
+    applied: int = 0
+    unmatched: int = 0
+    message: str = ""
+
+
+def unreadable(
+    ctx: Context, name: str, data: bytes, clearinghouse_id: int | None, kind: str, exc: X12Error
+) -> AnswerFileOutcome:
+    """An answer file that cannot be read: kept as received, marked failed."""
+    inbound = keep_file(ctx, name, data, clearinghouse_id, kind)
+    inbound.status, inbound.message = "failed", str(exc)[:500]
+    ctx.session.add(inbound)
+    ctx.session.flush()
+    return AnswerFileOutcome(inbound.id, "failed", message=inbound.message)

@@ -278,3 +278,18 @@ def test_an_inactive_member_is_answered_inactive_with_the_end_of_coverage(
     assert (check.status, check.active) == ("inactive", False)
     assert check.coverage_to == DOS - timedelta(days=1)
     assert check.plan_name is None and check.copay_cents is None
+
+
+def test_an_unreadable_271_from_a_poll_is_kept_marked_failed(uow, engine, billing, tmp_path):
+    from pms_core.models import InboundFile
+
+    answer = EligibilityAnswer("E000000001", "ACME1", "ZZ1", False, True,
+                               benefits=[Benefit("1", "active coverage", ("30",))])  # fmt: skip
+    good = _answer_file([answer]).decode()
+    broken = good.replace("SE*", "SE*9", 1).encode()  # the set's segment count is wrong
+    with uow("biller") as ctx:
+        outcome = eligibility.import_answers(ctx, name="271-broken.x12", data=broken)
+    assert outcome.status == "failed" and "SE01" in outcome.message
+    with Session(engine) as s:
+        kept = s.get(InboundFile, outcome.inbound_file_id)
+        assert (kept.kind, kept.status, kept.content) == ("271", "failed", broken)
