@@ -67,11 +67,6 @@ def read_answers(pm, data: bytes) -> list[StatusAnswer] | None:
     return None
 
 
-def _inquiry_days(profiles, payer: Payer) -> int:
-    profile = profile_for(profiles, payer.edi_payer_id)
-    return profile.status_inquiry_days if profile else DEFAULT_INQUIRY_DAYS
-
-
 def _waiting(ctx: Context) -> list[tuple[Claim, Payer]]:
     rows = ctx.session.exec(
         select(Claim, Payer)
@@ -98,26 +93,47 @@ def _last_checks(ctx: Context, claim_ids: list[int]) -> dict[int, ClaimStatusChe
     return last
 
 
+@dataclass
+class _Overdue:
+    claim: Claim
+    payer: Payer
+    sent: date  # submitted, in the practice's time zone
+    inquiry_days: int
+    filing_days: int
+    last_check: ClaimStatusCheck | None
+
+
+def _overdue(ctx: Context, today: date) -> list[_Overdue]:
+    """Claims waiting on the payer for at least their profile's inquiry days
+    (in submission order), with their profile's limits and last question."""
+    profiles = payer_profiles(ctx)
+    waiting = _waiting(ctx)
+    last = _last_checks(ctx, [c.id for c, _ in waiting])
+    out = []
+    for claim, payer in waiting:
+        profile = profile_for(profiles, payer.edi_payer_id)
+        inquiry = profile.status_inquiry_days if profile else DEFAULT_INQUIRY_DAYS
+        sent = claim.submitted_at.astimezone(ctx.zone()).date()
+        if (today - sent).days >= inquiry:
+            filing = profile.timely_filing_days if profile else 365
+            out.append(_Overdue(claim, payer, sent, inquiry, filing, last.get(claim.id)))
+    return out
+
+
 def due_claims(ctx: Context, *, as_of: date | None = None) -> list[Claim]:
     """Claims waiting on the payer past their profile's inquiry days, not
     asked about in the last RECHECK_DAYS days (see the module docstring)."""
     require(ctx, "claims:read", action="claim_status.due")
     today = as_of or ctx.today()
-    profiles = payer_profiles(ctx)
-    waiting = _waiting(ctx)
-    last = _last_checks(ctx, [c.id for c, _ in waiting])
     due = []
-    for claim, payer in waiting:
-        sent = claim.submitted_at.astimezone(ctx.zone()).date()
-        if (today - sent).days < _inquiry_days(profiles, payer):
-            continue
-        check = last.get(claim.id)
+    for o in _overdue(ctx, today):
+        check = o.last_check
         if check is not None and (
             check.status == "pending"
             or (today - check.asked_at.astimezone(ctx.zone()).date()).days < RECHECK_DAYS
         ):
             continue
-        due.append(claim)
+        due.append(o.claim)
     return due
 
 
@@ -399,23 +415,14 @@ def followup_worklist(ctx: Context, *, as_of: date | None = None) -> list[Follow
     longest waiting first, with their last status answer."""
     require(ctx, "claims:read", action="claim_status.worklist")
     today = as_of or ctx.today()
-    profiles = payer_profiles(ctx)
-    waiting = _waiting(ctx)
-    last = _last_checks(ctx, [c.id for c, _ in waiting])
     rows = []
-    for claim, payer in waiting:
-        sent = claim.submitted_at.astimezone(ctx.zone()).date()
-        days = _inquiry_days(profiles, payer)
-        if (today - sent).days < days:
-            continue
-        profile = profile_for(profiles, payer.edi_payer_id)
-        filing = profile.timely_filing_days if profile else 365
-        check = last.get(claim.id)
+    for o in _overdue(ctx, today):
+        c, check = o.claim, o.last_check
         rows.append(
             FollowUp(
-                claim.id, claim.claim_number, payer.id, payer.name, claim.status,
-                claim.total_cents, sent, (today - sent).days, days,
-                claim.service_to + timedelta(days=filing),
+                c.id, c.claim_number, o.payer.id, o.payer.name, c.status, c.total_cents,
+                o.sent, (today - o.sent).days, o.inquiry_days,
+                c.service_to + timedelta(days=o.filing_days),
                 check.id if check else None,
                 (f"{check.status}: {check.message}" if check else "never asked"),
             )
