@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from bench.run import machine
-from pms_core.audit import flush_reads
 from pms_core.db import make_engine
 from pms_core.plugins import get_plugin_manager
 from pms_core.services.demo import DEFAULT_DAYS, DEFAULT_PATIENTS, build_demo
@@ -36,7 +35,6 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         s = build_demo(engine, patients=args.patients, days=args.days, pm=get_plugin_manager())
         seconds = time.perf_counter() - started
-        flush_reads(engine)  # the grouped read audit, before the file goes
         engine.dispose()
     b = s.billing
     print(f"demo: {s.patients} patients, {args.days} days: {s.appointments} appointments, "

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, select
 
 from pms_core.models import AuditEvent, AuditHead
@@ -52,18 +52,20 @@ GENESIS = "0" * 64
 OUTCOMES = ("ok", "denied", "failed")
 
 
-def _event_hash(prev_hash: str, event: AuditEvent) -> str:
+def _event_hash(prev_hash: str, event: AuditEvent | dict[str, Any]) -> str:
+    """The link's hash; `event` an AuditEvent or a row of its columns."""
+    get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
     body = json.dumps(
         [
             prev_hash,
-            event.seq,
-            event.at.isoformat(),
-            event.practice_id,
-            event.user_id,
-            event.action,
-            event.patient_id,
-            event.outcome,
-            event.detail,
+            get("seq"),
+            get("at").isoformat(),
+            get("practice_id"),
+            get("user_id"),
+            get("action"),
+            get("patient_id"),
+            get("outcome"),
+            get("detail"),
         ],
         separators=(",", ":"),
     )
@@ -96,7 +98,7 @@ def append(
     practice_id: int | None = None,
     patient_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Add one event to the chain inside `session`'s transaction."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
@@ -104,7 +106,7 @@ def append(
         at.astimezone(UTC), action, outcome, user_id, practice_id, patient_id,
         _check_detail(detail or {}),
     )  # fmt: skip
-    return _append_all(session, [pending])[0]
+    _append_all(session, [pending])
 
 
 @dataclass(frozen=True)
@@ -120,31 +122,38 @@ class PendingEvent:
     detail: str  # checked, canonical JSON
 
 
-def _append_all(session: Session, pending: list[PendingEvent]) -> list[AuditEvent]:
-    """Link `pending` to the chain in order, under one lock on the head."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+def _append_all(session: Session, pending: list[PendingEvent]) -> None:
+    """Link `pending` to the chain in order, under one lock on the head.
+
+    Plain INSERT and UPDATE statements, not ORM objects: every write and read
+    of the practice appends here, and the ORM's flush of one event cost more
+    than the action it audited. The session's other pending changes are
+    flushed first, so an event never names a row not yet written."""
+    session.flush()
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).first()
     if head is None:  # created by the first migration; gone means tampering
         raise RuntimeError("the audit chain's head row is missing; run 'pms audit verify'")
-    events = []
+    seq, link = head
+    rows = []
     for p in pending:
-        event = AuditEvent(
-            seq=head.seq + 1,
-            at=p.at,
-            practice_id=p.practice_id,
-            user_id=p.user_id,
-            action=p.action,
-            patient_id=p.patient_id,
-            outcome=p.outcome,
-            detail=p.detail,
-            prev_hash=head.hash,
-            hash="",
-        )
-        event.hash = _event_hash(head.hash, event)
-        session.add(event)
-        head.seq, head.hash = event.seq, event.hash
-        events.append(event)
-    session.flush()
-    return events
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": p.at,
+            "practice_id": p.practice_id,
+            "user_id": p.user_id,
+            "action": p.action,
+            "patient_id": p.patient_id,
+            "outcome": p.outcome,
+            "detail": p.detail,
+            "prev_hash": link,
+        }
+        row["hash"] = link = _event_hash(link, row)
+        rows.append(row)
+    session.execute(insert(AuditEvent), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=link))
 
 
 def record(
@@ -154,9 +163,9 @@ def record(
     outcome: str = "ok",
     patient_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Audit an action by the context's user, in the context's transaction."""
-    return append(
+    append(
         ctx.session,
         at=ctx.clock.now(),
         action=action,

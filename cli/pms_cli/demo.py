@@ -30,6 +30,8 @@ def _report(summary: DemoSummary) -> None:
         f"  intake     {summary.intake_items} items",
         f"  ledger     {summary.opening_balances} opening balances",
         f"  schedule   {summary.appointments} appointments",
+        f"  reminders  {summary.reminders_sent} sent to the outbox {summary.outbox} "
+        f"(nothing leaves this machine), {summary.reminder_replies} replies",
         f"  billing    {summary.encounters} encounters charged, {summary.claims} claims, "
         f"{summary.claims_submitted} submitted",
     ]

@@ -90,6 +90,12 @@ CORE_SETTINGS: tuple[SettingSpec, ...] = (
         minimum=1,
         maximum=1440,
     ),
+    SettingSpec(
+        "reminders.outbox_dir",
+        "path",
+        "write reminders to files here instead of sending them, and read replies from here"
+        " (training rooms and the demo; unset to send for real)",
+    ),
 )
 
 

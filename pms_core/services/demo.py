@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from pms_core import synthetic
+from pms_core.audit import flush_reads
 from pms_core.clock import Clock, FixedClock, SystemClock
 from pms_core.context import unit_of_work
 from pms_core.db import display_url, remove_sqlite_files, sqlite_path
@@ -39,6 +40,7 @@ from pms_core.ledger import Account, Line
 from pms_core.migrations.runner import upgrade
 from pms_core.models import Claim
 from pms_core.money import Money
+from pms_core.services.config import set_setting as set_config
 from pms_core.services.coverages import add_coverage
 from pms_core.services.demo_billing import BillingOffice, BillingSummary
 from pms_core.services.demo_schedule import build_schedule
@@ -82,6 +84,9 @@ class DemoSummary:
     intake_items: int
     opening_balances: int = 0
     appointments: int = 0
+    reminders_sent: int = 0  # written to `outbox` (reminders.outbox_dir)
+    reminder_replies: int = 0
+    outbox: str = ""
     encounters: int = 0
     claims: int = 0
     claims_submitted: int = 0
@@ -269,9 +274,12 @@ def build_demo(
             progress(counts["patients"], patients)
     with unit_of_work(engine, user_id=users["biller"], pm=pm, clock=clock) as ctx:
         counts["opening"] = _opening_balances(ctx, synth.rng, today, sorted(ids.values()), primary)
+    outbox = _demo_folder(engine, "outbox")
+    with unit_of_work(engine, user_id=users["admin"], pm=pm, clock=clock) as ctx:
+        set_config(ctx, key="reminders.outbox_dir", value=str(outbox))
     office = BillingOffice(
         engine, users=users, payer_ids=payer_ids, rng=synth.rng, pm=pm, zone=tz,
-        folder=_clearinghouse_dir(engine),
+        folder=_demo_folder(engine, "clearinghouse"),
     )  # fmt: skip
     office.setup(today - timedelta(days=days + 7))
     schedule = None
@@ -288,8 +296,12 @@ def build_demo(
             days_back=days,
             before_day=office.morning,
             after_day=office.evening,
+            outbox=outbox,
         )
     office.finish(today, clock)
+    # The reads the simulation audited (schedules shown, ...) are in the chain
+    # before the build returns: a caller may drop the database right after.
+    flush_reads(engine)
     billing = office.summary
     with Session(engine) as s:
         billing.secondary_claims = s.exec(
@@ -311,6 +323,9 @@ def build_demo(
         intake_items=counts["intake"],
         opening_balances=counts["opening"],
         appointments=schedule.appointments if schedule else 0,
+        reminders_sent=schedule.reminders_sent if schedule else 0,
+        reminder_replies=schedule.replies if schedule else 0,
+        outbox=str(outbox),
         encounters=billing.encounters,
         claims=billing.claims,
         claims_submitted=billing.submitted,
@@ -322,21 +337,22 @@ def build_demo(
     )
 
 
-def _clearinghouse_dir(engine: Engine) -> Path:
-    """Where the demo clearinghouse's folders go: beside a SQLite database file,
-    else in the user data directory under the database's name. Emptied first:
-    what is there belongs to a demo this build replaces (its batch numbers
-    start again at 1, and a file of the same name is never overwritten)."""
+def _demo_folder(engine: Engine, name: str) -> Path:
+    """Where the demo's files of one kind go (`name`: the clearinghouse's
+    folders, the reminder outbox): beside a SQLite database file, else in the
+    user data directory under the database's name. Emptied first: what is there
+    belongs to a demo this build replaces (its batch numbers start again at 1,
+    and a file of the same name is never overwritten)."""
     path = _sqlite_file(engine)
     if path is not None:
-        folder = path.parent / f"{path.stem}-clearinghouse"
+        folder = path.parent / f"{path.stem}-{name}"
     else:
         from platformdirs import user_data_dir
 
         url = engine.url
-        name = "-".join(str(p) for p in (url.host, url.port, url.database) if p)
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
-        folder = Path(user_data_dir("pms", appauthor=False)) / f"demo-clearinghouse-{safe}"
+        database = "-".join(str(p) for p in (url.host, url.port, url.database) if p)
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in database)
+        folder = Path(user_data_dir("pms", appauthor=False)) / f"demo-{name}-{safe}"
     shutil.rmtree(folder, ignore_errors=True)
     return folder
 

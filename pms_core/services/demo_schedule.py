@@ -4,17 +4,22 @@ a waitlist.
 
 Everything goes through the real services, as the people who would do it: the
 admin sets the schedule up, the front desk books each day a week ahead (the
-clock is set to that moment, so "no booking in the past" holds as it would), and
-past visits are checked in, roomed and checked out, or marked no-shows, at the
-end of their day. Deterministic for a seed and a day.
+clock is set to that moment, so "no booking in the past" holds as it would),
+the reminder cron sends into the demo's outbox and some patients answer the
+texts, and past visits are checked in, roomed and checked out, or marked
+no-shows (fewer among the confirmed), at the end of their day. Deterministic
+for a seed and a day.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pluggy
@@ -24,7 +29,14 @@ from pms_core.clock import Clock, FixedClock
 from pms_core.context import unit_of_work
 from pms_core.errors import PmsError
 from pms_core.models import AppointmentType
-from pms_core.services import appointments, reminders, schedule_setup, series, waitlist
+from pms_core.services import (
+    appointments,
+    reminder_outbox,
+    reminders,
+    schedule_setup,
+    series,
+    waitlist,
+)
 from pms_core.services.practice import list_locations, list_providers
 
 # name, minutes, color, needs a room, the service types its eligibility checks ask about
@@ -37,12 +49,23 @@ TYPES = (
 )
 ROOMS = ("Exam 1", "Exam 2", "Procedure")
 HOURS = ((time(8), time(12)), (time(13), time(17)))
-RULES = (("email", "72h"), ("sms", "24h"), ("sms", "2h"))
+RULES = (("email", "72h"), ("sms", "24h"))
 DAYS_BACK = 3  # days before today as busy as today (older history is lighter)
 DAYS_AHEAD = 10
 HISTORY_SHARE = 8  # older days see an eighth of the visits: about 2 a provider, as a
 # practice of this many patients does (a busy schedule around today shows more)
 FILL = 0.6  # share of open slots booked
+BOOK_AHEAD = 7  # days ahead the desk books a day's visits
+# When the demo's reminder cron runs (`pms remind send`; a real office runs it
+# every few minutes, three runs a day keep the demo quick): a 24h text goes
+# 19 to 24 hours ahead, and a patient's answer is read by the next run.
+DAY_RUNS = (time(12), time(17))
+EVENING_RUNS = (time(20, 30),)
+CONFIRM_SHARE = 0.5  # patients who answer a text "C"
+CANCEL_SHARE = 0.02  # and who answer "X"
+# No-shows and late cancellations among confirmed and unconfirmed visits.
+NO_SHOW = {"confirmed": 0.03, "booked": 0.09}
+LATE_CANCEL = 0.03
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,8 @@ class ScheduleSummary:
     appointments: int
     series: int
     waitlist: int
+    reminders_sent: int = 0
+    replies: int = 0
 
 
 def build_schedule(
@@ -67,14 +92,16 @@ def build_schedule(
     days_back: int = DAYS_BACK,
     before_day: Callable[[date], None] | None = None,
     after_day: Callable[[date], None] | None = None,
+    outbox: Path | None = None,
 ) -> ScheduleSummary:
     """Set up and fill the demo schedule (see the module docstring). About 20
     visits per provider per day for a 500-patient demo, fewer for a smaller
     one; days more than DAYS_BACK before today (the history `days_back`
-    reaches) get an eighth of that (HISTORY_SHARE). Each past
-    day (and today) is booked, then `before_day(day)` runs (the night-before
-    eligibility sweep), the day is worked, then `after_day(day)` (the billing
-    office's evening)."""
+    reaches) get an eighth of that (HISTORY_SHARE). Day by day: the day a
+    week ahead is booked, reminders go out (into `outbox`, when given:
+    _ReminderDesk), the day is worked, `after_day(day)` runs (the billing
+    office's evening), then `before_day(next day)` (the night-before
+    eligibility sweep). Today is worked up to `clock`'s now."""
     first = today - timedelta(days=max(days_back, DAYS_BACK) + 7)
     setup_clock = FixedClock(datetime.combine(first, time(7), zone))
     with unit_of_work(engine, user_id=users["admin"], pm=pm, clock=setup_clock) as ctx:
@@ -110,26 +137,50 @@ def build_schedule(
     weights = [6, 2, 1, 1, 1]
     # A busy day has about 20 visits per provider; a small demo gets fewer.
     per_day = max(1, min(20, len(patient_ids) // 25))
+    now = clock.now()
+    start = today - timedelta(days=max(days_back, DAYS_BACK))
+    last = today + timedelta(days=DAYS_AHEAD)
     booked = 0
-    for offset in range(-max(days_back, DAYS_BACK), DAYS_AHEAD + 1):
-        day = today + timedelta(days=offset)
-        if day.weekday() >= 5:
-            continue
-        wanted = per_day if offset >= -DAYS_BACK else max(1, per_day // HISTORY_SHARE)
-        booking_clock = FixedClock(datetime.combine(day - timedelta(days=7), time(9), zone))
-        with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=booking_clock) as ctx:
+
+    def book(day: date, at: datetime) -> None:
+        nonlocal booked
+        if day.weekday() >= 5 or day > last:
+            return
+        wanted = (
+            per_day
+            if day >= today - timedelta(days=DAYS_BACK)
+            else max(1, per_day // HISTORY_SHARE)
+        )
+        with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=FixedClock(at)) as ctx:
             for provider_id in providers:
                 booked += _fill_day(
                     ctx, rng, day, provider_id, type_ids, weights, patient_ids, wanted
                 )
-        if offset <= 0 and before_day is not None:
-            before_day(day)
-        if offset < 0:
-            _work_day(engine, users, pm, day, zone, rng)
-            if after_day is not None:
-                after_day(day)
-        elif offset == 0:
+
+    # Each calendar day: the desk books the day a week ahead (today: everything
+    # still to come), reminders go out through the day, the day is worked, the
+    # billing office has its evening, the next day's coverage is checked, and
+    # the evening's reminders go.
+    desk = _ReminderDesk(engine, users["admin"], pm, zone, rng, outbox)
+    for day in _dates(start - timedelta(days=BOOK_AHEAD), today):
+        ahead = day + timedelta(days=BOOK_AHEAD)
+        for later in _dates(ahead, last if day == today else ahead):
+            book(later, min(datetime.combine(day, time(9), zone), now))
+        if day == today:
+            desk.run(day, DAY_RUNS, until=now)
             _work_morning(engine, users, pm, clock, day, zone, rng)
+            break
+        if day >= start:
+            desk.run(day, DAY_RUNS)
+            if day.weekday() < 5:
+                _work_day(engine, users, pm, day, zone, rng)
+                if after_day is not None:
+                    after_day(day)
+        if day >= start - timedelta(days=1):
+            following = day + timedelta(days=1)
+            if before_day is not None and following.weekday() < 5:
+                before_day(following)
+            desk.run(day, EVENING_RUNS)
 
     with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
         made = _series_and_waitlist(ctx, rng, today, providers, locations, type_ids, patient_ids)
@@ -139,6 +190,8 @@ def build_schedule(
         appointments=booked + made[0],
         series=1 if made[0] else 0,
         waitlist=made[1],
+        reminders_sent=desk.sent,
+        replies=desk.replies,
     )
 
 
@@ -193,7 +246,7 @@ def _day_rows(engine, users, pm, day, zone):
     clock = FixedClock(datetime.combine(day, time(7), zone))
     with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
         return [
-            (row.appointment_id, row.starts_at)
+            (row.appointment_id, row.starts_at, row.status)
             for row in appointments.list_appointments(ctx, date_from=day, date_to=day)
             if row.status in ("booked", "confirmed")
         ]
@@ -208,17 +261,17 @@ def _visit(ctx, rng, appointment_id: int, *, finish: bool) -> None:
 
 
 def _work_day(engine, users, pm, day, zone, rng) -> None:
-    """A past day as the desk lived it: most patients seen, a few no-shows and
-    late cancellations."""
+    """A past day as the desk lived it: most patients seen, a few no-shows
+    (fewer among those who confirmed) and late cancellations."""
     clock = FixedClock(datetime.combine(day, time(18), zone))
     rows = _day_rows(engine, users, pm, day, zone)
     with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
-        for appointment_id, _starts in rows:
+        for appointment_id, _starts, status in rows:
             roll = rng.random()
             with ctx.session.begin_nested():
-                if roll < 0.06:
+                if roll < NO_SHOW[status]:
                     appointments.mark_no_show(ctx, appointment_id=appointment_id)
-                elif roll < 0.09:
+                elif roll < NO_SHOW[status] + LATE_CANCEL:
                     appointments.cancel(
                         ctx, appointment_id=appointment_id, reason="patient called: sick"
                     )
@@ -231,11 +284,73 @@ def _work_morning(engine, users, pm, clock, day, zone, rng) -> None:
     now = clock.now()
     rows = _day_rows(engine, users, pm, day, zone)
     with unit_of_work(engine, user_id=users["frontdesk"], pm=pm, clock=clock) as ctx:
-        for appointment_id, starts_at in rows:
+        for appointment_id, starts_at, _status in rows:
             if starts_at > now:
                 continue
             with ctx.session.begin_nested():
                 _visit(ctx, rng, appointment_id, finish=starts_at < now - timedelta(hours=1))
+
+
+def _dates(first: date, last: date):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+class _ReminderDesk:
+    """The practice's reminder cron (`pms remind send`) writing into the demo's
+    outbox (reminder_outbox), and the patients answering its texts: about
+    CONFIRM_SHARE confirm, CANCEL_SHARE cancel, within the hour. Does nothing
+    without an outbox."""
+
+    def __init__(self, engine, user_id, pm, zone, rng, outbox: Path | None):
+        self.engine, self.user_id, self.pm, self.zone, self.rng = engine, user_id, pm, zone, rng
+        self.outbox = outbox
+        self.sent = self.replies = 0
+        self._read: dict[Path, int] = {}  # texts file -> lines answered so far
+
+    def run(self, day: date, runs: Sequence[time], until: datetime | None = None) -> None:
+        if self.outbox is None:
+            return
+        for at in runs:
+            moment = datetime.combine(day, at, self.zone)
+            if until is not None and moment > until:
+                return
+            clock = FixedClock(moment)
+            with unit_of_work(self.engine, user_id=self.user_id, pm=self.pm, clock=clock) as ctx:
+                self.sent += reminders.send_due(ctx).sent
+            self._answer(day, moment, until)
+
+    def _answer(self, day: date, moment: datetime, until: datetime | None) -> None:
+        texts = reminder_outbox.message_file(self.outbox, "sms", day)
+        if not texts.exists():
+            return
+        lines = texts.read_text(encoding="utf-8").splitlines()
+        answers = []
+        for line in lines[self._read.get(texts, 0) :]:
+            roll = self.rng.random()
+            if roll >= CONFIRM_SHARE + CANCEL_SHARE:
+                continue
+            received = moment + timedelta(minutes=self.rng.randint(1, 50))
+            if until is not None and received > until:
+                continue
+            message = json.loads(line)
+            answers.append(
+                {
+                    "id": f"demo-{message['key']}",
+                    "from": message["to"],
+                    "text": "C" if roll < CONFIRM_SHARE else "X",
+                    "received_at": received.isoformat(),
+                }
+            )
+        self._read[texts] = len(lines)
+        if answers:
+            replies = texts.parent / reminder_outbox.REPLIES
+            with replies.open("a", encoding="utf-8") as fh:
+                os.chmod(replies, 0o600)
+                fh.writelines(json.dumps(answer) + "\n" for answer in answers)
+            self.replies += len(answers)
 
 
 def _series_and_waitlist(ctx, rng, today, providers, locations, type_ids, patient_ids):

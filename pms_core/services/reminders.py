@@ -58,6 +58,9 @@ address for an upcoming appointment. C/YES/CONFIRM confirms, X/CANCEL/NO cancels
 Each reply is stored once (unique per channel and external id): a reply seen
 twice does nothing the second time.
 
+**Outbox.** With `reminders.outbox_dir` set, messages are written to files
+and replies read from a file instead (reminder_outbox): training and the demo.
+
 Audit: one event per run with counts; listings and previews (PHI) are audited.
 """
 
@@ -70,6 +73,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -988,16 +992,27 @@ class _Outcome:
 
 
 class _Senders:
-    """One open Sender per channel for the whole run, opened on first use."""
+    """One open Sender per channel for the whole run, opened on first use; the
+    outbox's (reminder_outbox) when `reminders.outbox_dir` is set."""
 
-    def __init__(self, channels: Mapping[str, ReminderChannel], settings: Mapping[str, Any]):
-        self._channels, self._settings = channels, settings
+    def __init__(
+        self, channels: Mapping[str, ReminderChannel], settings: Mapping[str, Any], day: date
+    ):
+        self._channels, self._settings, self._day = channels, settings, day
         self._open: dict[str, Sender | DeliveryError] = {}
+
+    def _open_sender(self, channel: str) -> Sender:
+        outbox = self._settings.get("reminders.outbox_dir")
+        if outbox:
+            from pms_core.services.reminder_outbox import OutboxSender
+
+            return OutboxSender(Path(outbox), channel, self._day)
+        return self._channels[channel].open(self._settings)
 
     def send(self, message: OutgoingMessage, channel: str) -> str | None:
         if channel not in self._open:
             try:
-                self._open[channel] = self._channels[channel].open(self._settings)
+                self._open[channel] = self._open_sender(channel)
             except DeliveryError as exc:
                 self._open[channel] = exc  # e.g. not configured: every message fails alike
         sender = self._open[channel]
@@ -1255,7 +1270,7 @@ def send_due(
     now = ctx.clock.now()
     result.planned, result.cancelled, result.skipped = _plan(ctx, now, policy)
     ctx.session.commit()
-    senders = _Senders(chosen, settings)
+    senders = _Senders(chosen, settings, now.astimezone(policy.quiet.zone).date())
     rendering = _rendering(ctx, chosen)
     remaining = limit if limit is not None else float("inf")
     try:
@@ -1397,16 +1412,43 @@ def _process_replies(
         ).one()
         since = newest - REPLY_OVERLAP if newest else None
         try:
-            replies = channel.fetch_replies(settings, since)
+            if settings.get("reminders.outbox_dir"):
+                from pms_core.services.reminder_outbox import read_replies
+
+                replies = read_replies(Path(settings["reminders.outbox_dir"]), name, since)
+            else:
+                replies = channel.fetch_replies(settings, since)
         except Exception as exc:  # a broken reply channel must not stop the sending
             reason = exc.reason if isinstance(exc, DeliveryError) else type(exc).__name__
             log.warning("replies on %s not fetched: %s", name, reason)
             result.unreachable.append(name)
             continue
+        seen = _stored_replies(ctx, name, [r.external_id[:120] for r in replies])
         for reply in replies:
+            if reply.external_id[:120] in seen:  # fetched again (the overlap)
+                result.duplicates += 1
+                continue
             _apply_reply(ctx, name, reply, result, horizon)
             ctx.session.commit()
     return result
+
+
+def _stored_replies(ctx: Context, channel: str, external_ids: list[str]) -> set[str]:
+    """Which of these replies are already stored: a fetch repeats the last
+    REPLY_OVERLAP's, and trying each again only to hit the unique key costs a
+    savepoint apiece."""
+    seen: set[str] = set()
+    for chunk in _chunks(external_ids):
+        seen.update(
+            ctx.session.exec(
+                select(ReminderReply.external_id).where(
+                    ReminderReply.practice_id == ctx.practice_id,
+                    ReminderReply.channel == channel,
+                    col(ReminderReply.external_id).in_(chunk),
+                )
+            )
+        )
+    return seen
 
 
 def process_replies(ctx: Context, *, channels: Sequence[str] | None = None) -> ReplyResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 import uuid
@@ -31,6 +32,8 @@ from pms_core.models import (
     Payer,
     Practice,
     Provider,
+    Reminder,
+    ReminderReply,
     ReminderRule,
     User,
     WaitlistEntry,
@@ -194,7 +197,7 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
         # a schedule around today, booked and worked through the services
         assert summary.appointments == count(s, Appointment) > 0
         assert dict(actions)["appointment.book"] == summary.appointments
-        assert count(s, AppointmentType) == 5 and count(s, ReminderRule) == 3
+        assert count(s, AppointmentType) == 5 and count(s, ReminderRule) == 2
         past = s.exec(select(Appointment).where(Appointment.starts_at < clock.now())).scalars()
         past = past.all()
         future = s.exec(select(Appointment).where(Appointment.starts_at > clock.now())).scalars()
@@ -206,8 +209,26 @@ def test_demo_practice_has_what_the_desk_expects(new_db, clock):
             "arrived",
             "in_room",
         }
-        assert future and {a.status for a in future} <= {"booked", "cancelled"}
+        assert future and {a.status for a in future} <= {"booked", "confirmed", "cancelled"}
         assert count(s, AppointmentSeries) == 1 and count(s, WaitlistEntry) >= 1
+
+        # reminders went to the outbox beside the database, never to a patient,
+        # and the patients who answered "C" confirmed their visits
+        outbox = Path(summary.outbox)
+        assert outbox.parent == Path(url.removeprefix("sqlite:///")).parent or "postgres" in url
+        sent = s.exec(select(Reminder).where(Reminder.status == "sent")).scalars().all()
+        assert summary.reminders_sent == len(sent) > 0
+        written = [
+            json.loads(line)["key"]
+            for path in outbox.glob("*/*.jsonl")
+            if path.name != "replies.jsonl"
+            for line in path.read_text(encoding="utf-8").splitlines()
+        ]
+        assert sorted(written) == sorted(r.message_key for r in sent)
+        replies = s.exec(select(ReminderReply)).scalars().all()
+        assert summary.reminder_replies >= len(replies) > 0
+        confirmed = [a for a in [*past, *future] if a.confirmed_at is not None]
+        assert len(confirmed) == sum(r.result == "confirmed" for r in replies) > 0
 
         # every visit seen is charged and billed; those before today went to the
         # sandbox payer, which answered them (see the revenue cycle test below)
