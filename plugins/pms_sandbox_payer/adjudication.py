@@ -3,8 +3,8 @@
 
 - **Receipt** (`receive_837`): a 999 accepting the file's sets, and a 277CA
   accepting each claim with a payer claim number, or rejecting it: an
-  invalid member id (not 6-20 letters and digits) and about one claim in
-  forty (the member is not on file) get A7/A3 statuses.
+  invalid member id (see payer.MEMBER_ID) and about one claim in forty (the
+  member is not on file) get A7/A3 statuses.
 - **Adjudication** (`due_remittances`), 3 to 9 days after receipt in the
   sandbox's calendar (the latest date seen on a file it received, moved on
   by the real days since): per line an allowed amount from the sandbox's fee

@@ -4,7 +4,7 @@ Every decision is a roll of SHA-256 over the seed and what identifies the
 question (the member id, the claim number), so the same seed gives the same
 answers on every machine and in every run, and a different seed a different
 office. Eligibility (`answer_inquiry`): a member id that is not 6-20 letters
-and digits is rejected as invalid (AAA 72); about one member in twelve is
+and digits (hyphens between them allowed) is rejected as invalid (AAA 72); about one member in twelve is
 inactive (coverage ended the day before the date of service); the others are
 active with a plan, a copay for office visits, 20% coinsurance, and a
 deductible and out-of-pocket maximum partly met.
@@ -21,7 +21,8 @@ from pms_core.eligdata import Benefit, EligibilityAnswer, EligibilityInquiry, Re
 
 PLANS = ("SANDBOX PPO", "SANDBOX HMO", "SANDBOX EPO", "SANDBOX HDHP")
 COPAYS = (0, 2000, 2500, 3000, 4000)  # office visit copay, by plan roll
-MEMBER_ID = re.compile(r"[A-Z0-9]{6,20}")
+# 6 to 20 letters and digits, hyphens between them (a dependent suffix: -01)
+MEMBER_ID = re.compile(r"[A-Z0-9](?:-?[A-Z0-9]){5,19}")
 INACTIVE_IN_100 = 8
 
 
