@@ -96,6 +96,18 @@ def register_remit_readers(register: Any) -> None:
     ``pms_core.remitdata.RemitReader`` (the 835, or another payer format)."""
 
 
+@hookspec
+def register_reports(register: Any) -> None:
+    """Contribute reports: ``register(report)`` for each
+    ``pms_core.reports.Report`` (A/R aging, collections, a vendor's own)."""
+
+
+@hookspec
+def register_report_writers(register: Any) -> None:
+    """Contribute report file formats: ``register(writer)`` for each
+    ``pms_core.reports.ReportWriter`` (csv, json, xlsx)."""
+
+
 # --- decide -------------------------------------------------------------------
 @hookspec(firstresult=True)
 def price_service(ctx: Any, code: str, modifiers: tuple[str, ...], payer_id: int | None) -> Any:

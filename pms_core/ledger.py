@@ -31,6 +31,7 @@ from pms_core.models import (
     Location,
     Patient,
     Payer,
+    PeriodClose,
     Posting,
     Provider,
 )
@@ -108,7 +109,8 @@ def post(
     amount beyond MAX_POSTING_CENTS, an unknown account, lines that do not sum to
     zero, a patient/coverage/payer/provider/location that is not this practice's
     (or a coverage that is not that line's patient's or payer's), an entry_date
-    that is not a plain date, or an empty or over-long kind/memo/reference.
+    that is not a plain date or falls in a closed month (services.periods), or
+    an empty or over-long kind/memo/reference.
     A `reference` already used in this practice raises Conflict, so retried
     imports cannot double-post; the transaction stays usable after that Conflict.
     Nothing is written when it refuses.
@@ -117,6 +119,7 @@ def post(
     lines = list(lines)
     _check_header(entry_date=entry_date, kind=kind, memo=memo, reference=reference)
     _check_lines(lines)
+    _check_open(ctx, practice_id, entry_date)
     _check_dimensions(ctx.session, practice_id, lines)
     if reference is not None:
         existing = ctx.session.exec(
@@ -174,6 +177,7 @@ def reverse(ctx: Context, entry_id: int, *, memo: str = "") -> JournalEntry:
     ]
     memo = memo or f"reverses entry {entry_id}"
     _check_header(entry_date=ctx.today(), kind="reversal", memo=memo, reference=None)
+    _check_open(ctx, practice_id, ctx.today())
     entry = JournalEntry(
         practice_id=practice_id,
         entry_date=ctx.today(),
@@ -207,6 +211,11 @@ def post_many(ctx: Context, entries: Sequence[Entry]) -> list[int]:
             raise LedgerError(f"entry {n}: {exc}") from None
     if not entries:
         return []
+    earliest = min(range(len(entries)), key=lambda i: entries[i].entry_date)
+    try:
+        _check_open(ctx, practice_id, entries[earliest].entry_date)
+    except LedgerError as exc:
+        raise LedgerError(f"entry {earliest + 1}: {exc}") from None
     lines = [line for e in entries for line in e.lines]
     references = [e.reference for e in entries if e.reference is not None]
     if len(set(references)) != len(references):
@@ -329,6 +338,27 @@ def _practice(ctx: Context) -> int:
     if ctx.practice_id is None:
         raise LedgerError("no practice selected for this ledger entry")
     return ctx.practice_id
+
+
+def closed_through(session, practice_id: int) -> date | None:
+    """The last day of the latest month closed and not reopened (the books are
+    closed through it: services.periods), or None."""
+    return session.exec(
+        select(PeriodClose.closed_through)
+        .where(PeriodClose.practice_id == practice_id, col(PeriodClose.reopened_at).is_(None))
+        .order_by(col(PeriodClose.closed_through).desc())
+        .limit(1)
+    ).first()
+
+
+def _check_open(ctx: Context, practice_id: int, entry_date: date) -> None:
+    """Refuse an entry dated in a closed month."""
+    through = closed_through(ctx.session, practice_id)
+    if through is not None and entry_date <= through:
+        raise LedgerError(
+            f"the books are closed through {through}: an entry dated {entry_date} would change "
+            "a closed month; date it in an open month (pms period list)"
+        )
 
 
 def _check_header(*, entry_date: date, kind: str, memo: str, reference: str | None) -> None:

@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, str] = {
     "payments:collect": "take patient payments and copays, and apply patient credits",
     "payments:refund": "refund patient credits and reverse payments that did not stand",
     "statements:run": "run patient statements",
+    "reports:read": "run reports and see the dashboard (practice figures and patient balances)",
+    "ledger:close": "close a month so that nothing more is posted into it",
+    "ledger:reopen": "reopen the latest closed month (with a reason)",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -72,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "billing:setup",
         "payments:post",
         "statements:run",
+        "reports:read",
     },
     "frontdesk": _FRONT | {"schedule:overbook"},
     "manager": frozenset(
@@ -85,6 +89,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "claims:read",
             "ledger:writeoff",
             "payments:refund",
+            "reports:read",
+            "ledger:close",
         }
     ),
     "auditor": frozenset({"audit:read"}),

@@ -20,7 +20,7 @@ from pms_core.models.billing import (
     SubmissionBatch,
 )
 from pms_core.models.eligibility import ClaimStatusCheck, EligibilityCheck
-from pms_core.models.ledger import JournalEntry, Posting
+from pms_core.models.ledger import JournalEntry, PeriodClose, Posting
 from pms_core.models.people import Coverage, IntakeItem, Patient
 from pms_core.models.practice import Location, Payer, Practice, Provider
 from pms_core.models.reminders import (
@@ -54,7 +54,7 @@ from pms_core.models.schedule import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from pms_core.models.security import AuthToken, Role, Setting, User
+from pms_core.models.security import AuthToken, Role, Setting, User, UserPreference
 
 __all__ = [
     "Acknowledgment",
@@ -92,6 +92,7 @@ __all__ = [
     "Patient",
     "Payment",
     "Payer",
+    "PeriodClose",
     "Posting",
     "Practice",
     "PracticeSetting",
@@ -113,6 +114,7 @@ __all__ = [
     "StatementRun",
     "SubmissionBatch",
     "User",
+    "UserPreference",
     "WaitlistEntry",
     "WaitlistOffer",
 ]

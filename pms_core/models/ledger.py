@@ -61,3 +61,22 @@ class Posting(SQLModel, table=True):
     # Why the amount moved, as a code: "CO-45", "PR-1" (a CAS group and CARC),
     # "paid", "PLB-L6"; None for postings that need no explanation.
     reason: str | None = Field(default=None, max_length=20)
+
+
+class PeriodClose(SQLModel, table=True):
+    """A month-end close: closing `month` (its first day) closes the
+    books through that month's last day, so no entry may be dated in it or
+    before it (`pms_core.services.periods`). Reopening, for the admin, marks
+    the row `reopened_at`; the row stays as the record that it was closed."""
+
+    __tablename__ = "period_close"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    month: date
+    closed_through: date
+    closed_at: datetime = Field(sa_type=UTCDateTime)
+    closed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    reopened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reopened_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    reopen_reason: str = Field(default="", max_length=200)

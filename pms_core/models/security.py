@@ -52,3 +52,14 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=60)
     value: str = Field(max_length=500)
+
+
+class UserPreference(SQLModel, table=True):
+    """One user's choice kept between sessions (the dashboard's tiles and
+    their order), as a short JSON value. Never PHI."""
+
+    __tablename__ = "user_preference"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    key: str = Field(max_length=60, primary_key=True)
+    value: str = Field(max_length=2000)

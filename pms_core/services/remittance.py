@@ -578,6 +578,14 @@ class _SetPoster:
         self.blocked = self._payee_problem() or self._duplicate()
         self.payer_id = self._payer_id()
         self.entry_date = header.payment_date or header.production_date or ctx.today()
+        through = ledger.closed_through(ctx.session, ctx.practice_id)
+        # Paid in a month already closed: held whole, not half posted (services.periods).
+        self.closed = (
+            f"held: paid {self.entry_date}, but the books are closed through {through}; "
+            "reopen the month to post it (pms period reopen)"
+            if through is not None and self.entry_date <= through
+            else None
+        )
         self.remittance = self._new_remittance("posting")  # "posted" once it has
         ctx.session.add(self.remittance)
         ctx.session.flush()
@@ -660,7 +668,7 @@ class _SetPoster:
             else:
                 o.adjusted_cents += adj.amount_cents
         self.imbalances += claim_imbalances(claim)
-        if self.blocked or self.imbalances:
+        if self.blocked or self.imbalances or self.closed:
             self.pending.clear()
             return
         self.pending.append(claim)
@@ -694,6 +702,8 @@ class _SetPoster:
         if self.imbalances:
             o.balanced = False
             return self._not_posted("held", "held, does not balance: " + "; ".join(self.imbalances))
+        if self.closed:
+            return self._not_posted("held", self.closed)
         self._post_pending()
         self._post_plbs(plbs)
         if self.followups:  # drafts: scrubbed and submitted with the other claims

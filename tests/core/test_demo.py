@@ -7,7 +7,7 @@ import json
 import re
 import sqlite3
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -403,5 +403,98 @@ def test_the_demo_runs_the_revenue_cycle_and_the_books_balance(new_db, clock, pm
         poll()
         before = entries()
         assert poll() == [] and entries() == before
+        check_reports_against_the_books(engine, summary, pm, clock)
     finally:
         engine.dispose()
+
+
+def check_reports_against_the_books(engine, summary, pm, clock):
+    """Every built-in report runs on the simulated office, and its totals
+    equal the same figures counted straight from the tables."""
+    from pms_core.context import unit_of_work
+    from pms_core.models import (
+        Claim,
+        ClaimEvent,
+        JournalEntry,
+        Posting,
+        Remittance,
+        RemittanceClaim,
+        RemittanceLine,
+    )
+    from pms_core.services import reports
+
+    today = clock.now().date()
+    since = today.replace(day=1) - timedelta(days=62)
+
+    def run(name, **params):
+        with unit_of_work(engine, user_id=summary.users["manager"], pm=pm, clock=clock) as ctx:
+            return reports.run_report(ctx, name, {k: str(v) for k, v in params.items()})
+
+    month = today.replace(day=1) - timedelta(days=1)  # last month, whole
+    first = month.replace(day=1)
+    aging = [run("ar_aging", basis=basis).totals for basis in ("service", "submission")]
+    by_patient = run("ar_aging", by="patient").totals
+    balances = run("patient_balances").rows[0]
+    close = run("month_end", month=f"{month:%Y-%m}").totals
+    collected = run("collections", date_from=since, date_to=today).totals
+    denials = run("denials", date_from=since).totals
+    denials_by = [run("denials", date_from=since, by=by).totals for by in ("payer", "provider")]
+    first_pass = run("first_pass", date_from=today - timedelta(days=400)).totals
+    performance = run("payer_performance", date_from=since).totals
+    volume = run("appointments").totals
+    effect = {r["group"]: r for r in run("reminder_effect", date_from=since).rows}
+
+    with Session(engine) as s:
+
+        def postings(*accounts, first=date(1900, 1, 1), last=today):
+            return s.exec(
+                select(func.coalesce(func.sum(Posting.amount_cents), 0))
+                .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+                .where(
+                    Posting.account.in_(accounts),
+                    JournalEntry.entry_date >= first,
+                    JournalEntry.entry_date <= last,
+                )
+            ).one()[0]
+
+        for totals in (*aging, by_patient):
+            assert totals["total"] == postings("ar:patient", "ar:insurance") != 0
+        assert balances["patient_ar"] == postings("ar:patient")
+        assert close["charges"] == -postings("revenue:charges", first=first, last=month) > 0
+        assert close["payments"] - close["refunds"] == postings("cash", first=first, last=month)
+        assert close["contractual"] == postings("adjustment:contractual", first=first, last=month)
+        assert collected["charges"] == -postings("revenue:charges", first=since)
+        assert collected["payments"] - collected["refunds"] == postings("cash", first=since)
+
+        lines = s.exec(
+            select(RemittanceLine.denied)
+            .join(RemittanceClaim, RemittanceClaim.id == RemittanceLine.remittance_claim_id)
+            .join(Remittance, Remittance.id == RemittanceClaim.remittance_id)
+            .where(
+                Remittance.status == "posted",
+                RemittanceClaim.status_code != "22",
+                Remittance.payment_date >= since,
+            )
+        ).all()
+        assert (denials["adjudicated"], denials["denied"]) == (
+            len(lines),
+            sum(1 for (d,) in lines if d),
+        )
+        assert denials["adjudicated"] > 0
+        assert [t["denied"] for t in denials_by] == [denials["denied"]] * 2
+        sent = s.exec(
+            select(Claim.id).where(Claim.frequency == "1", Claim.first_submitted_at.is_not(None))
+        ).all()
+        assert first_pass["submitted"] == len(sent)
+        rejected = s.exec(
+            select(func.count(func.distinct(ClaimEvent.claim_id))).where(
+                ClaimEvent.to_status == "rejected"
+            )
+        ).one()[0]
+        assert first_pass["rejected"] == rejected
+        assert first_pass["clean"] + first_pass["rejected"] + first_pass["denied"] == len(sent)
+        # the sandbox pays 3 to 9 of its days after receipt
+        assert performance["claims"] > 0 and 3 <= performance["avg_days"] <= performance["p90_days"]
+        assert performance["p90_days"] <= 12
+        assert volume["appointments"] > 0
+        assert effect["Confirmed"]["appointments"] > 0

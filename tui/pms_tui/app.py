@@ -74,6 +74,9 @@ __all__ = [
 ]
 
 SESSION_ENDED = "Your session has ended. Sign in again."
+# Roles whose first screen after signing in is the dashboard (patient search
+# stays one Escape away).
+FIRST_SCREEN_DASHBOARD = frozenset({"manager"})
 
 
 def describe_error(exc: BaseException) -> str:
@@ -215,6 +218,14 @@ class PmsApp(App[None]):
             priority=True,
         ),
         Binding(
+            "f9",
+            "dashboard",
+            "Dashboard",
+            id="dashboard.open",
+            tooltip="The practice's figures: A/R, collections, denials, no-shows",
+            priority=True,
+        ),
+        Binding(
             "ctrl+l",
             "lock",
             "Lock",
@@ -252,6 +263,7 @@ class PmsApp(App[None]):
         "claims": "claims:read",
         "remits": "claims:read",
         "denials": "claims:read",
+        "dashboard": "reports:read",
     }
 
     class SessionEnded(Message):
@@ -410,6 +422,10 @@ class PmsApp(App[None]):
             self.switch_screen(MainScreen())
         else:
             self.push_screen(MainScreen())
+        if user.role in FIRST_SCREEN_DASHBOARD:  # a manager starts from the figures
+            from pms_tui.screens.dashboard import DashboardScreen
+
+            self.push_screen(DashboardScreen())
 
     # --- idle lock ------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -659,11 +675,13 @@ class PmsApp(App[None]):
         "claims": "ClaimsScreen",
         "remits": "RemitsScreen",
         "denials": "DenialsScreen",
+        "dashboard": "DashboardScreen",
     }
 
     @staticmethod
     def _top_screen_class(action: str) -> type[Screen]:
         from pms_tui.screens.claims import ClaimsScreen
+        from pms_tui.screens.dashboard import DashboardScreen
         from pms_tui.screens.money import DenialsScreen, RemitsScreen
         from pms_tui.screens.reminders import RemindersScreen
         from pms_tui.screens.schedule import ScheduleScreen
@@ -676,6 +694,7 @@ class PmsApp(App[None]):
             "claims": ClaimsScreen,
             "remits": RemitsScreen,
             "denials": DenialsScreen,
+            "dashboard": DashboardScreen,
         }[action]
 
     async def _open_top_screen(self, action: str) -> None:
@@ -722,6 +741,10 @@ class PmsApp(App[None]):
     async def action_denials(self) -> None:
         """Open the denial worklist."""
         await self._open_top_screen("denials")
+
+    async def action_dashboard(self) -> None:
+        """Open the dashboard."""
+        await self._open_top_screen("dashboard")
 
     def open_plugin_screen(self, spec: ScreenSpec) -> None:
         if self.session_user is None or self._locked:
