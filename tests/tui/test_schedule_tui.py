@@ -13,6 +13,7 @@ from datetime import UTC
 
 import pytest
 from pms_tui.screens.booking import BookScreen, CancelScreen, SlotFinderScreen
+from pms_tui.screens.dashboard import DashboardScreen
 from pms_tui.screens.lock import LockScreen
 from pms_tui.screens.main import MainScreen
 from pms_tui.screens.reminders import RemindersScreen
@@ -527,6 +528,9 @@ class TestPermissionsLockPalette:
             app = seeded.app("manager")
             before = appointment_count(seeded.engine)
             async with app.run_test(size=(120, 50)) as pilot:
+                # a manager starts on the dashboard; patient search is one Escape away
+                await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+                await pilot.press("escape")
                 screen = await open_schedule(pilot)
                 rivera = column_of(screen, sched.rivera_id)
                 assert "Doe, Jane" in cell(screen, rivera, "10:00")

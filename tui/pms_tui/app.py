@@ -223,6 +223,7 @@ class PmsApp(App[None]):
             "Dashboard",
             id="dashboard.open",
             tooltip="The practice's figures: A/R, collections, denials, no-shows",
+            show=False,
             priority=True,
         ),
         Binding(
@@ -846,6 +847,14 @@ class PmsApp(App[None]):
                     self.action_denials,
                 ),
             ]
+        if user.may("reports:read"):
+            commands.append(
+                PaletteCommand(
+                    "Reports: dashboard",
+                    "The practice's figures: A/R, collections, denials, no-shows (f9)",
+                    self.action_dashboard,
+                )
+            )
         commands += [
             PaletteCommand(
                 "Session: lock",
