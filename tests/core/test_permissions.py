@@ -55,6 +55,9 @@ ALL = {
     "payments:collect",
     "payments:refund",
     "statements:run",
+    "reports:read",
+    "ledger:close",
+    "ledger:reopen",
 }
 BILLING = {
     "charges:write",
@@ -65,6 +68,7 @@ BILLING = {
     "billing:setup",
     "payments:post",
     "statements:run",
+    "reports:read",
 }
 SCHEDULE_DESK = {
     "schedule:read",
@@ -91,6 +95,8 @@ EXPECTED: dict[str, set[str]] = {
         "claims:read",
         "ledger:writeoff",
         "payments:refund",
+        "reports:read",
+        "ledger:close",
     },
     "auditor": {"audit:read"},
 }
@@ -167,6 +173,20 @@ def call_for(permission: str, role: str, env) -> Callable:
     """A function of ctx that exercises `permission` through a real service."""
     engine, practice, clock, pm = env
     tag = role.title()
+    if permission == "reports:read":
+        from pms_core.services import reports
+
+        return lambda ctx: reports.run_report(ctx, "days_in_ar", {})
+    if permission in ("ledger:close", "ledger:reopen"):
+        from pms_core.services import periods
+
+        # a later month for each role in turn: a close covers every month before it
+        month = date(2025, 1 + 2 * ROLES.index(role), 1)
+        if permission == "ledger:close":
+            return lambda ctx: periods.close_month(ctx, month=month)
+        with unit_of_work(engine, user_id=practice.users["admin"], pm=pm, clock=clock) as ctx:
+            periods.close_month(ctx, month=month)
+        return lambda ctx: periods.reopen_month(ctx, month=month, reason="late remittance")
     if permission == "patients:read":
         return lambda ctx: patients.find_patients(ctx, text="Permcheck")
     if permission == "patients:write":
