@@ -19,8 +19,8 @@ Figures (see bench/README.md):
   to the cent. Target: at most 1.5x.
 - dashboard: a headless TUI signed in as the bench user opens the dashboard
   (F9): time to its first paint (the screen drawn: heading, tiles waiting for
-  their figures), to the first tile's figure and to the last. Target: first
-  paint under 1 s.
+  their figures; `call_after_refresh`), to the first tile's figure and to
+  everything (figures, bars, trends). Target: first paint under 1 s.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def generate(out: Path, seed: int = 7, log=print) -> None:
             conn.executemany(
                 "INSERT INTO charge (id, practice_id, encounter_id, patient_id, line_number, code, "
                 "units, unit_basis, unit_price_cents, amount_cents, diagnosis_pointers, "
-                "service_date, status, created_at, posted_entry_id, active) "
-                "VALUES (?, ?, ?, ?, ?, ?, 1, 'UN', ?, ?, '1', ?, 'posted', ?, ?, 1)",
+                "service_date, status, created_at, posted_entry_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1, 'UN', ?, ?, '1', ?, 'posted', ?, ?)",
                 charge_rows,
             )
             conn.executemany(
@@ -243,24 +243,26 @@ def measure_dashboard(path: Path, user_id: int) -> dict:
             while not isinstance(app.screen, MainScreen):
                 await pilot.pause(0.01)
             started = time.perf_counter()
-            await pilot.press("f9")
+            # not awaited: Pilot.press returns only once the app is idle, that is
+            # once every figure is in
+            pressing = asyncio.ensure_future(pilot.press("f9"))
             while not isinstance(app.screen, DashboardScreen):
                 await asyncio.sleep(0.001)
             screen = app.screen
-            while not screen.is_mounted or "Dashboard" not in str(
-                screen.query_one("#dash-heading").render()
-            ):
-                await asyncio.sleep(0.001)
-            await pilot.pause()  # one refresh: the screen is on the terminal
-            marks["first_paint"] = time.perf_counter() - started
+
+            def painted() -> None:
+                marks.setdefault("first_paint", time.perf_counter() - started)
+
+            screen.call_after_refresh(painted)  # runs once the screen has been drawn
             while True:
                 views = list(screen.query(TileView))
                 if views and any(v.tile for v in views) and "first_tile" not in marks:
                     marks["first_tile"] = time.perf_counter() - started
-                if views and all(v.tile for v in views) and screen.aging:
+                if views and all(v.tile and v.tile.trend for v in views) and screen.aging:
                     marks["all"] = time.perf_counter() - started
                     break
                 await asyncio.sleep(0.01)
+            await pressing
 
     asyncio.run(main())
     engine.dispose()

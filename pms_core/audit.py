@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlmodel import Session, select
 
 from pms_core.models import AuditEvent, AuditHead
@@ -122,17 +122,30 @@ class PendingEvent:
     detail: str  # checked, canonical JSON
 
 
+_HEAD_FOR_UPDATE = (
+    select(AuditHead.__table__.c.seq, AuditHead.__table__.c.hash)
+    .where(AuditHead.__table__.c.id == 1)
+    .with_for_update()
+)
+_INSERT_EVENT = insert(AuditEvent.__table__)
+_MOVE_HEAD = (
+    update(AuditHead.__table__)
+    .where(AuditHead.__table__.c.id == 1)
+    .values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
+
+
 def _append_all(session: Session, pending: list[PendingEvent]) -> None:
     """Link `pending` to the chain in order, under one lock on the head.
 
-    Plain INSERT and UPDATE statements, not ORM objects: every write and read
-    of the practice appends here, and the ORM's flush of one event cost more
-    than the action it audited. The session's other pending changes are
-    flushed first, so an event never names a row not yet written."""
+    Plain INSERT and UPDATE statements on the session's connection, not ORM
+    objects: every write and read of the practice appends here, and the ORM's
+    handling of one event cost more than the action it audited. The session's
+    other pending changes are flushed first, so an event never names a row not
+    yet written."""
     session.flush()
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).first()
+    conn = session.connection()
+    head = conn.execute(_HEAD_FOR_UPDATE).first()
     if head is None:  # created by the first migration; gone means tampering
         raise RuntimeError("the audit chain's head row is missing; run 'pms audit verify'")
     seq, link = head
@@ -152,8 +165,8 @@ def _append_all(session: Session, pending: list[PendingEvent]) -> None:
         }
         row["hash"] = link = _event_hash(link, row)
         rows.append(row)
-    session.execute(insert(AuditEvent), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=link))
+    conn.execute(_INSERT_EVENT, rows)
+    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": link})
 
 
 def record(

@@ -62,6 +62,7 @@ class Context:
     practice_id: int | None = None
     _pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
     _reads: list[PendingEvent] = field(default_factory=list, repr=False)
+    _zone: ZoneInfo | None = field(default=None, repr=False)
 
     def queue_read(self, event: PendingEvent) -> None:
         """Keep a read audit event until the unit of work commits (see `audit`)."""
@@ -83,9 +84,15 @@ class Context:
         return self.session.get(Practice, self.practice_id)
 
     def zone(self) -> ZoneInfo:
-        """The practice's time zone (UTC when there is no practice). A stored name
+        """The practice's time zone (UTC when there is no practice), read once per
+        unit of work: a change of zone applies from the next one. A stored name
         this machine does not know (a typo made outside pms, or missing tz data)
         is a clear error naming the field, not a traceback."""
+        if self._zone is None:
+            self._zone = self._read_zone()
+        return self._zone
+
+    def _read_zone(self) -> ZoneInfo:
         practice = self.session.get(Practice, self.practice_id) if self.practice_id else None
         if practice is None:
             return ZoneInfo("UTC")

@@ -139,13 +139,34 @@ def _monthly(ctx: Context, f: Filters, report: str, pick, **extra: str) -> list[
     return out
 
 
-def _tile(ctx: Context, key: str, f: Filters) -> Tile:
-    spec = TILES[key]
+def _value(ctx: Context, key: str, f: Filters) -> tuple[Any, Drill]:
+    """A tile's figure over the filters, and the list behind it."""
     scope, period = f.scope(), f.period()
-    months_from = str(_month_starts(f.date_to)[0])
     if key == "ar_days":
         value = compute(ctx, "days_in_ar", {"as_of": str(f.date_to), **scope}).rows[0]["days"]
-        trend = [
+        return value, Drill("open_items", {"as_of": str(f.date_to), **scope})
+    if key == "net_collection_rate":
+        value = compute(ctx, "collections", period).totals["net_rate"]
+        days = {"date_from": str(f.date_from), "date_to": str(f.date_to)}
+        return value, Drill("payments_received", days)
+    if key == "denial_rate":
+        return compute(ctx, "denials", period).totals["rate"], Drill("denied_lines", period)
+    if key == "no_show_rate":
+        value = compute(ctx, "appointments", period).totals["no_show_rate"]
+        return value, Drill("appointment_list", {**period, "status": "no_show"})
+    if key in ("collected_today", "collected_month"):
+        first = f.date_to if key == "collected_today" else f.date_to.replace(day=1)
+        days = {"date_from": str(first), "date_to": str(f.date_to)}
+        value = compute(ctx, "collections", {**days, **scope}).totals["payments"]
+        return value, Drill("payments_received", days)
+    raise KeyError(key)
+
+
+def _trend(ctx: Context, key: str, f: Filters) -> list[float]:
+    """A tile's figure for each of the last TREND_MONTHS months (oldest first)."""
+    scope = f.scope()
+    if key == "ar_days":
+        return [
             _number(
                 compute(
                     ctx, "days_in_ar", {"as_of": str(min(month_end(m), f.date_to)), **scope}
@@ -153,41 +174,40 @@ def _tile(ctx: Context, key: str, f: Filters) -> Tile:
             )
             for m in _month_starts(f.date_to)
         ]
-        drill = Drill("open_items", {"as_of": str(f.date_to), **scope})
-    elif key == "net_collection_rate":
-        value = compute(ctx, "collections", period).totals["net_rate"]
-        monthly = compute(ctx, "collections", {**period, "date_from": months_from})
-        trend = [_number(r["net_rate"]) for r in monthly.rows]
-        drill = Drill(
-            "payments_received", {"date_from": str(f.date_from), "date_to": str(f.date_to)}
-        )
-    elif key == "denial_rate":
-        value = compute(ctx, "denials", period).totals["rate"]
-        trend = _monthly(ctx, f, "denials", lambda r: r.totals["rate"])
-        drill = Drill("denied_lines", period)
-    elif key == "no_show_rate":
-        value = compute(ctx, "appointments", period).totals["no_show_rate"]
-        trend = _monthly(ctx, f, "appointments", lambda r: r.totals["no_show_rate"])
-        drill = Drill("appointment_list", {**period, "status": "no_show"})
-    elif key in ("collected_today", "collected_month"):
-        first = f.date_to if key == "collected_today" else f.date_to.replace(day=1)
-        days = {"date_from": str(first), "date_to": str(f.date_to)}
-        value = compute(ctx, "collections", {**days, **scope}).totals["payments"]
-        monthly = compute(ctx, "collections", {**period, "date_from": months_from})
-        trend = [_number(r["payments"]) for r in monthly.rows]
-        drill = Drill("payments_received", days)
-    else:
-        raise KeyError(key)
+    if key in ("net_collection_rate", "collected_today", "collected_month"):
+        months = {**f.period(), "date_from": str(_month_starts(f.date_to)[0])}
+        column = "net_rate" if key == "net_collection_rate" else "payments"
+        return [_number(r[column]) for r in compute(ctx, "collections", months).rows]
+    if key == "denial_rate":
+        return _monthly(ctx, f, "denials", lambda r: r.totals["rate"])
+    if key == "no_show_rate":
+        return _monthly(ctx, f, "appointments", lambda r: r.totals["no_show_rate"])
+    raise KeyError(key)
+
+
+def _check_key(key: str) -> None:
+    if key not in TILES:
+        raise ValidationError([FieldError("tile", "unknown", f"is not one of {', '.join(TILES)}")])
+
+
+def tile(ctx: Context, key: str, filters: Filters, *, with_trend: bool = True) -> Tile:
+    """One tile (the TUI computes the figures one by one, so each shows as it is
+    ready, then the trends: `with_trend` False leaves the trend empty)."""
+    require(ctx, "reports:read", action="dashboard.view")
+    _check_key(key)
+    check_filters(filters)
+    spec = TILES[key]
+    value, drill = _value(ctx, key, filters)
+    trend = _trend(ctx, key, filters) if with_trend else []
     return Tile(key, spec.title, spec.kind, value, trend, drill, spec.help)
 
 
-def tile(ctx: Context, key: str, filters: Filters) -> Tile:
-    """One tile (the TUI computes them one by one, so each shows as it is ready)."""
+def trend(ctx: Context, key: str, filters: Filters) -> list[float]:
+    """One tile's trend (see tile)."""
     require(ctx, "reports:read", action="dashboard.view")
-    if key not in TILES:
-        raise ValidationError([FieldError("tile", "unknown", f"is not one of {', '.join(TILES)}")])
+    _check_key(key)
     check_filters(filters)
-    return _tile(ctx, key, filters)
+    return _trend(ctx, key, filters)
 
 
 def bars(ctx: Context, filters: Filters) -> tuple[list[Bar], list[Bar]]:
@@ -214,7 +234,7 @@ def load(ctx: Context, filters: Filters | None = None, keys: list[str] | None = 
     filters = filters or default_filters(ctx)
     check_filters(filters)
     board = Board(filters)
-    board.tiles = [_tile(ctx, key, filters) for key in (keys or chosen_tiles(ctx))]
+    board.tiles = [tile(ctx, key, filters) for key in (keys or chosen_tiles(ctx))]
     board.aging, board.denial_reasons = bars(ctx, filters)
     viewed(ctx, filters)
     return board
@@ -288,5 +308,6 @@ __all__ = [
     "default_filters",
     "load",
     "tile",
+    "trend",
     "viewed",
 ]

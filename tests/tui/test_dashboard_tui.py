@@ -64,12 +64,12 @@ def expected_tiles(seeded) -> dict[str, str]:
 
 
 def filled(screen) -> bool:
-    """Every tile shows its figure and the aging bars are drawn."""
+    """Every tile shows its figure and its trend, and the aging bars are drawn."""
     views = list(screen.query(TileView))
     aging = list(screen.query("#dash-aging").results(DataTable))
     return (
         bool(views)
-        and all(v.tile is not None and v.is_mounted for v in views)
+        and all(v.tile is not None and v.tile.trend and v.is_mounted for v in views)
         and bool(aging)
         and aging[0].row_count == 5
     )

@@ -5,7 +5,8 @@ the month's collections) each show the figure and a six-month sparkline; two
 bar lists show the A/R aging buckets and the most frequent denial reasons.
 Enter on a tile or a bar opens the list of items behind it (a ReportScreen,
 which opens a claim with Enter). The figures are computed in a thread worker
-one tile at a time, so the screen paints at once and fills in as they come.
+one tile at a time (the figures, then the bars, then the trends), so the
+screen paints at once and fills in as they come.
 `/` edits the filters (dates, provider, location), `[`/`]` move the range by
 its length, `o` chooses and orders the tiles (kept for the user), f5 reloads.
 """
@@ -100,6 +101,11 @@ class DashboardScreen(Screen):
             super().__init__()
             self.run, self.tile = run, tile
 
+    class TrendReady(Message):
+        def __init__(self, run: int, key: str, trend: list[float]) -> None:
+            super().__init__()
+            self.run, self.key, self.trend = run, key, trend
+
     class BarsReady(Message):
         def __init__(self, run: int, aging: list[Bar], reasons: list[Bar]) -> None:
             super().__init__()
@@ -171,14 +177,18 @@ class DashboardScreen(Screen):
                     "locations": {loc.id: loc.name for loc in list_locations(ctx)},
                 }
             self.post_message(self.Started(run, filters, keys, people))
-            for key in keys:
+            for key in keys:  # the figures first, then the bars, then the trends
                 with self.app.uow(grant) as ctx:
-                    tile = dashboard.tile(ctx, key, filters)
+                    tile = dashboard.tile(ctx, key, filters, with_trend=False)
                 self.post_message(self.TileReady(run, tile))
             with self.app.uow(grant) as ctx:
                 aging, reasons = dashboard.bars(ctx, filters)
                 dashboard.viewed(ctx, filters)
             self.post_message(self.BarsReady(run, aging, reasons))
+            for key in keys:
+                with self.app.uow(grant) as ctx:
+                    trend = dashboard.trend(ctx, key, filters)
+                self.post_message(self.TrendReady(run, key, trend))
         except Exception as exc:
             self.post_message(self.Failed(run, describe_error(exc)))
 
@@ -200,6 +210,12 @@ class DashboardScreen(Screen):
             for view in self.query(TileView):
                 if view.key == message.tile.key:
                     view.show(message.tile)
+
+    def on_dashboard_screen_trend_ready(self, message: TrendReady) -> None:
+        if message.run == self.run_number:
+            for view in self.query(TileView):
+                if view.key == message.key and view.tile is not None:
+                    view.show(replace(view.tile, trend=message.trend))
 
     def on_dashboard_screen_bars_ready(self, message: BarsReady) -> None:
         if message.run != self.run_number:
