@@ -67,12 +67,13 @@ class TileView(Vertical, can_focus=True):
             self.show(self.tile)
 
     def show(self, tile: Tile) -> None:
+        """Show `tile` (kept until mounted when it comes before the children)."""
         self.tile = tile
-        values = self.query(".tile-value").results(Label)
-        for label in values:
-            label.update(tile_value(tile))
-            self.query_one(Sparkline).data = tile.trend
         self.tooltip = tile.help
+        if not self.is_mounted:
+            return
+        self.query_one(".tile-value", Label).update(tile_value(tile))
+        self.query_one(Sparkline).data = tile.trend
 
     def action_drill(self) -> None:
         if self.tile is not None:
