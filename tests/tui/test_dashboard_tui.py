@@ -230,6 +230,8 @@ class TestDashboardSnapshot:
             app = pilot.app
             await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
             await wait_until(pilot, lambda: filled(app.screen))
+            app.screen.query_one("#tile-ar_days", TileView).focus()  # the same focus every run
+            await pilot.wait_for_scheduled_animations()
             await pilot.pause()
 
         assert snap_compare(snap_data.app("manager"), terminal_size=SIZE, run_before=run_before)
