@@ -243,3 +243,11 @@ def reserve_ids(session, table, count: int) -> list[int]:
         )
     top = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(top + 1, top + 1 + count))
+
+
+def chunked(values, size: int = 500):
+    """`values` (a sequence) in lists of at most `size`: for `IN (...)` lists,
+    which both engines cap (SQLite at 32,766 parameters, PostgreSQL at 65,535)."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -108,6 +108,19 @@ def register_report_writers(register: Any) -> None:
     ``pms_core.reports.ReportWriter`` (csv, json, xlsx)."""
 
 
+@hookspec
+def register_importers(register: Any) -> None:
+    """Contribute importers: ``register(importer)`` for each
+    ``pms_core.imports.Importer`` (a kind of record, its columns, and a job that
+    checks, plans and applies a file of them)."""
+
+
+@hookspec
+def register_table_readers(register: Any) -> None:
+    """Contribute file formats to import from: ``register(reader)`` for each
+    ``pms_core.imports.TableReader`` (CSV, XLSX, another system's export)."""
+
+
 # --- decide -------------------------------------------------------------------
 @hookspec(firstresult=True)
 def price_service(ctx: Any, code: str, modifiers: tuple[str, ...], payer_id: int | None) -> Any:

@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, str] = {
     "reports:read": "run reports and see the dashboard (practice figures and patient balances)",
     "ledger:close": "close a month so that nothing more is posted into it",
     "ledger:reopen": "reopen the latest closed month (with a reason)",
+    "data:import": "import patients, insurance, providers, payers, fees, appointments and "
+    "opening balances from files",
 }
 
 _ALL = frozenset(PERMISSIONS)

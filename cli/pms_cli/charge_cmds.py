@@ -258,7 +258,7 @@ def feeschedule_group() -> None:
 @pass_state
 def feeschedule_import(state: AppState, path: str) -> None:
     """Import a CSV or XLSX file: code, modifier, amount, payer (blank = default)."""
-    rows = read_rows(path)
+    rows = read_rows(state.pm, path)
     with state.uow() as ctx:
         result = fees.import_fee_schedule(ctx, rows=rows)
     emit_record(result.__dict__, state.fmt)
@@ -318,7 +318,7 @@ def codes_search(state: AppState, code_set: str, text, limit: int) -> None:
 @pass_state
 def codes_import(state: AppState, code_set: str, path: str) -> None:
     """Import a code list (CSV/XLSX with code and description columns)."""
-    rows = read_rows(path)
+    rows = read_rows(state.pm, path)
     with state.uow() as ctx:
         result = fees.import_codes(ctx, code_set=code_set, rows=rows)
     emit_record(result.__dict__, state.fmt)

@@ -83,6 +83,7 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         demo,
         eligibility_cmds,
         era_cmds,
+        import_cmds,
         patient,
         payment_cmds,
         period_cmds,
@@ -117,6 +118,7 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         payment_cmds,
         period_cmds,
         report_cmds,
+        import_cmds,
         demo,
         tui_cmd,
     ):

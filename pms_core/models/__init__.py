@@ -20,6 +20,7 @@ from pms_core.models.billing import (
     SubmissionBatch,
 )
 from pms_core.models.eligibility import ClaimStatusCheck, EligibilityCheck
+from pms_core.models.interfaces import ImportRun
 from pms_core.models.ledger import JournalEntry, PeriodClose, Posting
 from pms_core.models.people import Coverage, IntakeItem, Patient
 from pms_core.models.practice import Location, Payer, Practice, Provider
@@ -84,6 +85,7 @@ __all__ = [
     "EncounterDiagnosis",
     "FeeSchedule",
     "FeeScheduleItem",
+    "ImportRun",
     "InboundFile",
     "IntakeItem",
     "JournalEntry",

@@ -170,6 +170,7 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_room_start", "room_id", "starts_at"),
         Index("ix_appointment_practice_start", "practice_id", "starts_at"),
         Index("ix_appointment_patient_start", "patient_id", "starts_at"),
+        Index("uq_appointment_external", "practice_id", "external_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -186,6 +187,9 @@ class Appointment(SQLModel, table=True):
     status: str = Field(default="booked", max_length=20)
     overbooked: bool = Field(default=False)
     note: str | None = Field(default=None, max_length=200)
+    # The appointment's id in the system it came from (an import, an EHR's
+    # scheduler over HL7): re-importing it updates this row.
+    external_id: str | None = Field(default=None, max_length=60)
     cancel_reason: str | None = Field(default=None, max_length=80)
     cancelled_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

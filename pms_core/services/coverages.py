@@ -31,6 +31,76 @@ def _overlaps(a_start: date, a_end: date | None, b_start: date, b_end: date | No
     return a_start <= (b_end or date.max) and b_start <= (a_end or date.max)
 
 
+def check_coverage_fields(
+    today: date,
+    *,
+    member_id: str | None,
+    effective_date: date | str | None,
+    priority: int | str | None = 1,
+    relationship: str | None = "self",
+    subscriber_first_name: str | None = None,
+    subscriber_last_name: str | None = None,
+    subscriber_dob: date | str | None = None,
+    subscriber_sex: str | None = None,
+    termination_date: date | str | None = None,
+    copay: Money | str | None = None,
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """A coverage's own fields checked without the database: returns the parsed
+    values (priority as 1-3, member id trimmed, the dates, subscriber DOB,
+    copay in cents) and every problem found."""
+    errors: list[FieldError] = []
+    level = _priority(priority if priority is not None else 1)
+    if level is None:
+        errors.append(FieldError("priority", "choice", "must be primary, secondary or tertiary"))
+    if v.blank(member_id):
+        errors.append(FieldError("member_id", "required", "is required"))
+    effective, err = v.parse_date("effective_date", effective_date)
+    errors = v.collect(errors, err)
+    if effective is None and err is None:
+        errors.append(FieldError("effective_date", "required", "is required"))
+    termination, err = v.parse_date("termination_date", termination_date)
+    errors = v.collect(errors, err)
+    if effective and termination and termination < effective:
+        errors.append(
+            FieldError("termination_date", "before_effective", "is before the effective date")
+        )
+    errors = v.collect(
+        errors, v.choice_error("relationship", relationship, SUBSCRIBER_RELATIONSHIPS)
+    )
+    sub_dob, err = v.parse_date("subscriber_dob", subscriber_dob)
+    errors = v.collect(errors, err)
+    if relationship != "self":
+        sub = {
+            "subscriber_first_name": subscriber_first_name,
+            "subscriber_last_name": subscriber_last_name,
+            "subscriber_dob": sub_dob,
+            "subscriber_sex": subscriber_sex,
+        }
+        errors = v.collect(errors, v.required(sub, *sub))
+        errors = v.collect(errors, v.choice_error("subscriber_sex", subscriber_sex, SEXES))
+        if sub_dob:
+            errors = v.collect(errors, v.dob_error("subscriber_dob", sub_dob, today))
+    copay_money = Money(0)
+    if isinstance(copay, Money):
+        copay_money = copay
+    elif not v.blank(copay):
+        try:
+            copay_money = Money.parse(copay)
+        except MoneyError:
+            errors.append(FieldError("copay", "money", "is not an amount (e.g. 25.00)"))
+    if copay_money.cents < 0:
+        errors.append(FieldError("copay", "negative", "cannot be negative"))
+    fields = {
+        "priority": level,
+        "member_id": (member_id or "").strip(),
+        "effective_date": effective,
+        "termination_date": termination,
+        "subscriber_dob": sub_dob,
+        "copay_cents": copay_money.cents,
+    }
+    return fields, errors
+
+
 def add_coverage(
     ctx: Context,
     *,
@@ -63,47 +133,25 @@ def add_coverage(
     payer = ctx.session.get(Payer, payer_id)
     if payer is None or payer.practice_id != ctx.practice_id:
         errors.append(FieldError("payer_id", "not_found", "is not a payer of this practice"))
-    level = _priority(priority)
-    if level is None:
-        errors.append(FieldError("priority", "choice", "must be primary, secondary or tertiary"))
-    if v.blank(member_id):
-        errors.append(FieldError("member_id", "required", "is required"))
-    effective, err = v.parse_date("effective_date", effective_date)
-    errors = v.collect(errors, err)
-    if effective is None and err is None:
-        errors.append(FieldError("effective_date", "required", "is required"))
-    termination, err = v.parse_date("termination_date", termination_date)
-    errors = v.collect(errors, err)
-    if effective and termination and termination < effective:
-        errors.append(
-            FieldError("termination_date", "before_effective", "is before the effective date")
-        )
-    errors = v.collect(
-        errors, v.choice_error("relationship", relationship, SUBSCRIBER_RELATIONSHIPS)
+    fields, field_errors = check_coverage_fields(
+        ctx.today(),
+        member_id=member_id,
+        effective_date=effective_date,
+        priority=priority,
+        relationship=relationship,
+        subscriber_first_name=subscriber_first_name,
+        subscriber_last_name=subscriber_last_name,
+        subscriber_dob=subscriber_dob,
+        subscriber_sex=subscriber_sex,
+        termination_date=termination_date,
+        copay=copay,
     )
-    sub_dob, err = v.parse_date("subscriber_dob", subscriber_dob)
-    errors = v.collect(errors, err)
-    if relationship != "self":
-        sub = {
-            "subscriber_first_name": subscriber_first_name,
-            "subscriber_last_name": subscriber_last_name,
-            "subscriber_dob": sub_dob,
-            "subscriber_sex": subscriber_sex,
-        }
-        errors = v.collect(errors, v.required(sub, *sub))
-        errors = v.collect(errors, v.choice_error("subscriber_sex", subscriber_sex, SEXES))
-        if sub_dob:
-            errors = v.collect(errors, v.dob_error("subscriber_dob", sub_dob, ctx.today()))
-    copay_money = Money(0)
-    if isinstance(copay, Money):
-        copay_money = copay
-    elif not v.blank(copay):
-        try:
-            copay_money = Money.parse(copay)
-        except MoneyError:
-            errors.append(FieldError("copay", "money", "is not an amount (e.g. 25.00)"))
-    if copay_money.cents < 0:
-        errors.append(FieldError("copay", "negative", "cannot be negative"))
+    errors += field_errors
+    level, effective, termination = (
+        fields["priority"],
+        fields["effective_date"],
+        fields["termination_date"],
+    )
     if not errors and level is not None:
         held = ctx.session.exec(
             select(Coverage).where(
@@ -129,20 +177,15 @@ def add_coverage(
         practice_id=ctx.practice_id,
         patient_id=patient_id,
         payer_id=payer_id,
-        priority=level,
-        member_id=member_id.strip(),
         member_id_search=v.fold_member_id(member_id),
         group_number=(group_number or "").strip() or None,
         plan_name=plan_name,
         relationship=relationship,
         subscriber_first_name=subscriber_first_name,
         subscriber_last_name=subscriber_last_name,
-        subscriber_dob=sub_dob,
         subscriber_sex=subscriber_sex,
-        effective_date=effective,
-        termination_date=termination,
-        copay_cents=copay_money.cents,
         created_at=ctx.clock.now(),
+        **fields,
     )
     ctx.session.add(coverage)
     ctx.session.flush()

@@ -53,94 +53,121 @@ def _cell(row: Mapping[str, str], *names: str) -> str:
     return ""
 
 
+class FeeScheduleLoad:
+    """A fee schedule file checked row by row, then planned and applied: the one
+    path of `import_fee_schedule` and of the `feeschedule` importer. Errors
+    name bare columns (code, modifier, amount, payer); callers add the row."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.by_key: dict[str, Payer] = {}
+        for p in ctx.session.exec(select(Payer).where(Payer.practice_id == ctx.practice_id)):
+            self.by_key[str(p.id)] = p
+            self.by_key[p.edi_payer_id.upper()] = p
+            self.by_key[p.name.upper()] = p
+        self.valid_modifiers = known_modifiers(ctx)
+        self.parsed: dict[tuple[int | None, str, str], tuple[int, int]] = {}
+        self.items: list[tuple[int, str, str, int, FeeScheduleItem | None]] = []
+
+    def check(self, n: int, row: Mapping[str, str]) -> list[FieldError]:
+        errors: list[FieldError] = []
+        code = _cell(row, "code", "cpt", "hcpcs", "procedure").upper()
+        modifier = _cell(row, "modifier", "mod").upper()
+        amount_text = _cell(row, "amount", "fee", "price", "charge")
+        payer_text = _cell(row, "payer", "payer_id")
+        if codes.procedure_kind(code) is None:
+            errors.append(FieldError("code", "format", "not a CPT or HCPCS code"))
+        if modifier and modifier not in self.valid_modifiers:
+            errors.append(FieldError("modifier", "unknown", "not a valid modifier"))
+        amount = None
+        try:
+            amount = Money.parse(amount_text)
+            if amount.cents <= 0:
+                errors.append(FieldError("amount", "range", "must be more than 0.00"))
+        except MoneyError:
+            errors.append(FieldError("amount", "format", "not an amount such as 125.00"))
+        payer = None
+        if payer_text:
+            payer = self.by_key.get(payer_text.upper())
+            if payer is None:
+                errors.append(
+                    FieldError("payer", "unknown", "no payer with that id, EDI id or name")
+                )
+        key = (payer.id if payer else None, code, modifier)
+        if key in self.parsed:
+            errors.append(
+                FieldError(
+                    "code",
+                    "duplicate_in_file",
+                    f"the same code, modifier and payer as row {self.parsed[key][0]}",
+                )
+            )
+        elif not errors:
+            self.parsed[key] = (n, amount.cents)
+        return errors
+
+    def plan(self) -> tuple[int, int, int]:
+        """(added, updated, unchanged) if the checked rows were applied."""
+        schedules: dict[int | None, FeeSchedule | None] = {
+            payer_id: _schedule(self.ctx, payer_id, None, create=False)
+            for payer_id in {k[0] for k in self.parsed}
+        }
+        existing: dict[tuple[int, str, str], FeeScheduleItem] = {}
+        ids = [s.id for s in schedules.values() if s is not None]
+        for item in self.ctx.session.exec(
+            select(FeeScheduleItem).where(col(FeeScheduleItem.schedule_id).in_(ids))
+        ):
+            existing[(item.schedule_id, item.code, item.modifier)] = item
+        counts = [0, 0, 0]
+        for (payer_id, code, modifier), (_, cents) in self.parsed.items():
+            schedule = schedules[payer_id]
+            item = existing.get((schedule.id, code, modifier)) if schedule else None
+            counts[0 if item is None else 1 if item.amount_cents != cents else 2] += 1
+            self.items.append((payer_id, code, modifier, cents, item))
+        return counts[0], counts[1], counts[2]
+
+    def apply(self) -> None:
+        now = self.ctx.clock.now()
+        schedules = {
+            payer_id: _schedule(self.ctx, payer_id, self.by_key.get(str(payer_id)))
+            for payer_id in {i[0] for i in self.items}
+        }
+        for payer_id, code, modifier, cents, item in self.items:
+            if item is None:
+                self.ctx.session.add(
+                    FeeScheduleItem(
+                        schedule_id=schedules[payer_id].id,
+                        code=code,
+                        modifier=modifier,
+                        amount_cents=cents,
+                        updated_at=now,
+                    )
+                )
+            elif item.amount_cents != cents:
+                item.amount_cents = cents
+                item.updated_at = now
+                self.ctx.session.add(item)
+        self.ctx.session.flush()
+
+
 def import_fee_schedule(ctx: Context, *, rows: Sequence[Mapping[str, str]]) -> ImportResult:
     """Validate every row, then upsert all of them (`billing:setup`).
 
     `rows` are dicts keyed by lower-case column name (code, modifier, amount,
     payer); the first data row is row 2 (row 1 is the header)."""
     require(ctx, "billing:setup", action="feeschedule.import")
-    payers = list(ctx.session.exec(select(Payer).where(Payer.practice_id == ctx.practice_id)))
-    by_key: dict[str, Payer] = {}
-    for p in payers:
-        by_key[str(p.id)] = p
-        by_key[p.edi_payer_id.upper()] = p
-        by_key[p.name.upper()] = p
-    valid_modifiers = known_modifiers(ctx)
-    errors: list[FieldError] = []
-    parsed: dict[tuple[int | None, str, str], int] = {}
-    for n, row in enumerate(rows, start=2):
-        code = _cell(row, "code", "cpt", "hcpcs", "procedure").upper()
-        modifier = _cell(row, "modifier", "mod").upper()
-        amount_text = _cell(row, "amount", "fee", "price", "charge")
-        payer_text = _cell(row, "payer", "payer_id")
-        if codes.procedure_kind(code) is None:
-            errors.append(FieldError(f"row {n}: code", "format", "not a CPT or HCPCS code"))
-        if modifier and modifier not in valid_modifiers:
-            errors.append(FieldError(f"row {n}: modifier", "unknown", "not a valid modifier"))
-        try:
-            amount = Money.parse(amount_text)
-            if amount.cents <= 0:
-                errors.append(FieldError(f"row {n}: amount", "range", "must be more than 0.00"))
-        except MoneyError:
-            errors.append(FieldError(f"row {n}: amount", "format", "not an amount such as 125.00"))
-            amount = None
-        payer = None
-        if payer_text:
-            payer = by_key.get(payer_text.upper())
-            if payer is None:
-                errors.append(
-                    FieldError(
-                        f"row {n}: payer", "unknown", "no payer with that id, EDI id or name"
-                    )
-                )
-        key = (payer.id if payer else None, code, modifier)
-        if key in parsed:
-            errors.append(
-                FieldError(
-                    f"row {n}", "duplicate", "the same code, modifier and payer as an earlier row"
-                )
-            )
-        if amount is not None:
-            parsed[key] = amount.cents
+    load = FeeScheduleLoad(ctx)
+    errors = [
+        FieldError(f"row {n}: {e.field}", e.code, e.message)
+        for n, row in enumerate(rows, start=2)
+        for e in load.check(n, row)
+    ]
     if not rows:
         errors.append(FieldError("file", "empty", "no rows"))
     if errors:
         raise ValidationError(errors)
-
-    schedules: dict[int | None, FeeSchedule] = {}
-    for payer_id in {k[0] for k in parsed}:
-        schedules[payer_id] = _schedule(ctx, payer_id, by_key.get(str(payer_id)))
-    existing: dict[tuple[int, str, str], FeeScheduleItem] = {}
-    for item in ctx.session.exec(
-        select(FeeScheduleItem).where(
-            col(FeeScheduleItem.schedule_id).in_([s.id for s in schedules.values()])
-        )
-    ):
-        existing[(item.schedule_id, item.code, item.modifier)] = item
-    added = updated = unchanged = 0
-    now = ctx.clock.now()
-    for (payer_id, code, modifier), cents in parsed.items():
-        schedule_id = schedules[payer_id].id
-        item = existing.get((schedule_id, code, modifier))
-        if item is None:
-            ctx.session.add(
-                FeeScheduleItem(
-                    schedule_id=schedule_id,
-                    code=code,
-                    modifier=modifier,
-                    amount_cents=cents,
-                    updated_at=now,
-                )
-            )
-            added += 1
-        elif item.amount_cents != cents:
-            item.amount_cents = cents
-            item.updated_at = now
-            ctx.session.add(item)
-            updated += 1
-        else:
-            unchanged += 1
-    ctx.session.flush()
+    added, updated, unchanged = load.plan()
+    load.apply()
     result = ImportResult(len(rows), added, updated, unchanged)
     audit.record(
         ctx,
@@ -150,7 +177,9 @@ def import_fee_schedule(ctx: Context, *, rows: Sequence[Mapping[str, str]]) -> I
     return result
 
 
-def _schedule(ctx: Context, payer_id: int | None, payer: Payer | None) -> FeeSchedule:
+def _schedule(
+    ctx: Context, payer_id: int | None, payer: Payer | None, *, create: bool = True
+) -> FeeSchedule | None:
     query = select(FeeSchedule).where(FeeSchedule.practice_id == ctx.practice_id)
     query = query.where(
         col(FeeSchedule.payer_id).is_(None)
@@ -158,7 +187,7 @@ def _schedule(ctx: Context, payer_id: int | None, payer: Payer | None) -> FeeSch
         else FeeSchedule.payer_id == payer_id
     )
     schedule = ctx.session.exec(query.with_for_update()).first()
-    if schedule is None:
+    if schedule is None and create:
         name = DEFAULT_SCHEDULE if payer is None else f"{payer.name} contract"[:60]
         schedule = FeeSchedule(
             practice_id=ctx.practice_id, name=name, payer_id=payer_id, created_at=ctx.clock.now()

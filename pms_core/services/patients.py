@@ -70,7 +70,7 @@ class IntakeInput:
 
 
 # --- validation -----------------------------------------------------------------
-def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+def clean_patient_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Trim text, upper-case state, normalize phones and ZIP; parse a text DOB."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
@@ -104,7 +104,10 @@ _CHANNEL_NEEDS = {
 }
 
 
-def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> list[FieldError]:
+def patient_errors(data: dict[str, Any], today: date) -> list[FieldError]:
+    """Every problem with a patient's cleaned fields (`clean_patient_fields`),
+    as registration sees them; a text DOB or date of death in `data` is
+    replaced by the date it parses to. Does not look at the database."""
     errors = v.required(data, *REQUIRED)
     dob = data.get("dob")
     if isinstance(dob, str):
@@ -114,14 +117,14 @@ def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> 
         else:
             data["dob"] = dob
     if dob is not None and "dob" not in {e.field for e in errors}:
-        errors = v.collect(errors, v.dob_error("dob", dob, ctx.today()))
+        errors = v.collect(errors, v.dob_error("dob", dob, today))
     deceased = data.get("deceased_date")
     if isinstance(deceased, str):
         deceased, err = v.parse_date("deceased_date", deceased)
         errors = v.collect(errors, err)
         data["deceased_date"] = deceased
     if deceased is not None:
-        if deceased > ctx.today():
+        if deceased > today:
             errors.append(FieldError("deceased_date", "future", "is in the future"))
         elif isinstance(dob, date) and deceased < dob:
             errors.append(FieldError("deceased_date", "before_dob", "is before the date of birth"))
@@ -143,15 +146,19 @@ def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> 
     for name in ("first_name", "last_name"):
         if data.get(name) and not v.fold(data[name]):
             errors.append(FieldError(name, "format", "must contain letters"))
+    bad = {e.field for e in errors}  # a malformed value is not also reported as long
+    return errors + [e for e in v.too_long(data, Patient) if e.field not in bad]
+
+
+def _validate(ctx: Context, data: dict[str, Any], intake: list[IntakeInput]) -> list[FieldError]:
+    errors = patient_errors(data, ctx.today())
     if data.get("guarantor_id") is not None:
         guarantor = ctx.session.get(Patient, data["guarantor_id"])
         if guarantor is None or guarantor.practice_id != ctx.practice_id:
             errors.append(
                 FieldError("guarantor_id", "not_found", "is not a patient of this practice")
             )
-    bad = {e.field for e in errors}  # a malformed value is not also reported as long
-    long_ = [e for e in v.too_long(data, Patient) if e.field not in bad]
-    return errors + long_ + _intake_errors(intake)
+    return errors + _intake_errors(intake)
 
 
 def _intake_errors(intake: list[IntakeInput]) -> list[FieldError]:
@@ -226,7 +233,10 @@ def register_patient(
     `allow_duplicate`. Without an account number one is assigned ("P" + id).
     """
     require(ctx, "patients:write", action="patient.create")
-    data = {"preferred_contact": "sms" if fields.get("mobile_phone") else "phone", **_clean(fields)}
+    data = {
+        "preferred_contact": "sms" if fields.get("mobile_phone") else "phone",
+        **clean_patient_fields(fields),
+    }
     intake = list(intake)
     errors = _validate(ctx, data, intake)
     if errors:
@@ -266,7 +276,7 @@ def update_patient(
     the change. Audits and notifies with the names of the fields that changed."""
     require(ctx, "patients:write", action="patient.update", patient_id=patient_id)
     patient = _load(ctx, patient_id, for_update=True)
-    cleaned = _clean(changes)
+    cleaned = clean_patient_fields(changes)
     current = {name: getattr(patient, name) for name in PATIENT_FIELDS}
     merged = {**current, **cleaned}
     errors = _validate(ctx, merged, [])

@@ -103,39 +103,35 @@ def insert_location(session: Session, practice_id: int, **fields) -> Location:
     )
 
 
+def provider_errors(fields: dict) -> list[FieldError]:
+    """A provider's fields checked without the database (lengths aside)."""
+    return v.collect(
+        v.required(fields, "first_name", "last_name"),
+        v.npi_error("npi", fields.get("npi")),
+        v.taxonomy_error("taxonomy", fields.get("taxonomy")),
+    )
+
+
+def payer_errors(fields: dict) -> list[FieldError]:
+    """A payer's fields checked without the database (lengths aside)."""
+    return v.collect(
+        v.required(fields, "name", "edi_payer_id"),
+        v.choice_error(
+            "claim_filing_indicator", fields.get("claim_filing_indicator"), CLAIM_FILING_INDICATORS
+        ),
+        v.state_error("state", fields.get("state")),
+        v.zip_error("zip", fields.get("zip")),
+    )
+
+
 def insert_provider(session: Session, practice_id: int, **fields) -> Provider:
     """Insert a provider without a permission check; see `insert_location`."""
-    return _insert(
-        session,
-        Provider,
-        practice_id,
-        fields,
-        v.collect(
-            v.required(fields, "first_name", "last_name"),
-            v.npi_error("npi", fields.get("npi")),
-            v.taxonomy_error("taxonomy", fields.get("taxonomy")),
-        ),
-    )
+    return _insert(session, Provider, practice_id, fields, provider_errors(fields))
 
 
 def insert_payer(session: Session, practice_id: int, **fields) -> Payer:
     """Insert a payer without a permission check; see `insert_location`."""
-    return _insert(
-        session,
-        Payer,
-        practice_id,
-        fields,
-        v.collect(
-            v.required(fields, "name", "edi_payer_id"),
-            v.choice_error(
-                "claim_filing_indicator",
-                fields.get("claim_filing_indicator"),
-                CLAIM_FILING_INDICATORS,
-            ),
-            v.state_error("state", fields.get("state")),
-            v.zip_error("zip", fields.get("zip")),
-        ),
-    )
+    return _insert(session, Payer, practice_id, fields, payer_errors(fields))
 
 
 # --- the same, as services: permission-checked and audited ------------------------

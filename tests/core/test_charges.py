@@ -330,7 +330,7 @@ def test_a_fee_schedule_file_with_bad_rows_names_each_and_changes_nothing(engine
             "row 4: modifier",
             "row 5: amount",
             "row 6: payer",
-            "row 7",
+            "row 7: code",
         )
     assert "Nobody" not in str(error)
     from pms_core.models import FeeScheduleItem

@@ -1,0 +1,1 @@
+"""The built-in importers and the CSV and XLSX table readers."""
