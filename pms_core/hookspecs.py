@@ -121,6 +121,19 @@ def register_table_readers(register: Any) -> None:
     ``pms_core.imports.TableReader`` (CSV, XLSX, another system's export)."""
 
 
+@hookspec
+def register_exporters(register: Any) -> None:
+    """Contribute exporters: ``register(exporter)`` for each
+    ``pms_core.exports.Exporter`` (a kind of record, its columns, and its rows
+    streamed from the database)."""
+
+
+@hookspec
+def register_export_writers(register: Any) -> None:
+    """Contribute export file formats: ``register(writer)`` for each
+    ``pms_core.exports.ExportWriter`` (csv, jsonl, xlsx)."""
+
+
 # --- decide -------------------------------------------------------------------
 @hookspec(firstresult=True)
 def price_service(ctx: Any, code: str, modifiers: tuple[str, ...], payer_id: int | None) -> Any:

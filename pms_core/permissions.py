@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, str] = {
     "ledger:reopen": "reopen the latest closed month (with a reason)",
     "data:import": "import patients, insurance, providers, payers, fees, appointments and "
     "opening balances from files",
+    "data:export": "export patients, appointments, claims, payments and the ledger to files",
+    "data:archive": "export the whole practice (users and the audit log included) to one file",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -93,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "payments:refund",
             "reports:read",
             "ledger:close",
+            "data:export",
         }
     ),
     "auditor": frozenset({"audit:read"}),

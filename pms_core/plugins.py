@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Any
 
 import pluggy
 
@@ -109,3 +111,27 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
             )
         )
     return sorted(out, key=lambda p: p.name)
+
+
+_CONTRIBUTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def collect(hook, what: str, key: str = "name") -> dict[str, Any]:
+    """The contributions of a `register_*` hook by their `key` attribute. One
+    plugin's failure to register is logged and the others still count; an
+    unusable name is skipped; of two with one name the first registered wins."""
+    found: dict[str, Any] = {}
+
+    def register(item) -> None:
+        name = getattr(item, key, None) or ""
+        if not _CONTRIBUTION_NAME.match(name):
+            log.warning("a %s with an unusable name was not registered", what)
+            return
+        found.setdefault(name, item)
+
+    for impl in hook.get_hookimpls():
+        try:
+            impl.function(register=register)
+        except Exception as exc:
+            log.error("plugin %s could not register %ss: %s", impl.plugin_name, what, type(exc))
+    return found

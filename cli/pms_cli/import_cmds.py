@@ -16,8 +16,10 @@ from pathlib import Path
 import click
 
 from pms_cli.output import emit, emit_record, info
+from pms_cli.registry_group import RegistryGroup
 from pms_cli.state import AppState, pass_state
-from pms_core.services import imports
+from pms_core.db import display_url
+from pms_core.services import archive, imports
 
 SHOWN_ON_TERMINAL = 50
 
@@ -130,29 +132,27 @@ def _import_command(kind: str, title: str) -> click.Command:
     return command
 
 
-class ImportGroup(click.Group):
-    """The fixed subcommands, then one per registered importer."""
-
-    def _importers(self, ctx: click.Context) -> dict:
-        state = ctx.find_object(AppState)
-        return imports.importers(state.pm) if state is not None else {}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *self._importers(ctx)]
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        command = super().get_command(ctx, name)
-        if command is not None:
-            return command
-        importer = self._importers(ctx).get(name)
-        return _import_command(name, importer.title) if importer is not None else None
-
-
 def register(cli: click.Group) -> None:
-    @cli.group("import", cls=ImportGroup)
+    @cli.group(
+        "import",
+        cls=RegistryGroup,
+        registry=imports.importers,
+        make=lambda kind, importer: _import_command(kind, importer.title),
+    )
     def import_group() -> None:
         """Bring records in from files (CSV, XLSX): check everything, then apply
         all of it or nothing. Safe to run again: records are matched by their keys."""
+
+    @import_group.command("all")
+    @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+    @pass_state
+    def import_all(state: AppState, path) -> None:
+        """Read a practice archive (`pms export all`) into an empty database: like
+        `pms init`, done by whoever holds the database, before any user exists."""
+        result = archive.import_all(state.engine(check=False), path=path)
+        click.echo(
+            f"Read {result.rows:,} rows of {result.tables} tables into {display_url(state.url)}."
+        )
 
     @import_group.command("columns")
     @click.argument("kind")

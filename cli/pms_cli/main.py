@@ -83,6 +83,7 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         demo,
         eligibility_cmds,
         era_cmds,
+        export_cmds,
         import_cmds,
         patient,
         payment_cmds,
@@ -119,6 +120,7 @@ def make_cli(pm: pluggy.PluginManager) -> click.Group:
         period_cmds,
         report_cmds,
         import_cmds,
+        export_cmds,
         demo,
         tui_cmd,
     ):

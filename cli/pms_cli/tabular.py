@@ -1,7 +1,7 @@
 """Read a CSV or XLSX file into rows of text keyed by folded column name, for
 the commands that take a whole small file at once (fee schedules, code lists).
 
-The file is read by the registered table readers (`pms_imports`: encodings,
+The file is read by the registered table readers (`pms_data`: encodings,
 delimiters, XLSX limits), as `pms import` reads it. Blank rows are skipped;
 services number the remaining data rows from 2.
 """

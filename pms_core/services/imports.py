@@ -4,7 +4,7 @@
 
 1. the file is opened by a table reader chosen by its name ending (plugins
    contribute readers: `register_table_readers`; the built-in CSV and XLSX
-   readers are in `pms_imports`);
+   readers are in `pms_data`);
 2. header cells are mapped to the importer's columns by name and alias, or by a
    mapping file; a required column the file lacks stops the import at once;
 3. every row is converted (dates, amounts, numbers) and checked by the
@@ -28,7 +28,6 @@ import csv
 import hashlib
 import io
 import json
-import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,37 +61,17 @@ from pms_core.imports import (
 from pms_core.models import ImportRun
 from pms_core.money import Money, MoneyError
 from pms_core.permissions import require
-
-log = logging.getLogger(__name__)
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+from pms_core.plugins import collect
 
 
 # --- registries --------------------------------------------------------------------
-def _collect(hook, what: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    def register(item) -> None:
-        name = getattr(item, "kind", None) or getattr(item, "name", None) or ""
-        if not _NAME.match(name):
-            log.warning("a %s with an unusable name was not registered", what)
-            return
-        found.setdefault(name, item)  # the first of two with one name wins
-
-    for impl in hook.get_hookimpls():
-        try:
-            impl.function(register=register)
-        except Exception as exc:
-            log.error("plugin %s could not register %ss: %s", impl.plugin_name, what, type(exc))
-    return found
-
-
 def importers(pm) -> dict[str, Importer]:
     """Registered importers by kind, in kind order."""
-    return dict(sorted(_collect(pm.hook.register_importers, "importer").items()))
+    return dict(sorted(collect(pm.hook.register_importers, "importer", key="kind").items()))
 
 
 def table_readers(pm) -> dict[str, TableReader]:
-    return _collect(pm.hook.register_table_readers, "table reader")
+    return collect(pm.hook.register_table_readers, "table reader")
 
 
 def get_importer(pm, kind: str) -> Importer:

@@ -9,10 +9,7 @@ their values: a patient id could be one).
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -20,8 +17,10 @@ from typing import Any
 
 from pms_core import audit
 from pms_core.context import Context
-from pms_core.errors import FieldError, NotFound, PmsError, ValidationError
+from pms_core.errors import FieldError, NotFound, ValidationError
+from pms_core.files import OutputError, atomic_output
 from pms_core.permissions import require
+from pms_core.plugins import collect
 from pms_core.reports import (
     P_CHOICE,
     P_CODE,
@@ -34,39 +33,14 @@ from pms_core.reports import (
     ReportWriter,
 )
 
-log = logging.getLogger(__name__)
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-
-
-class OutputError(PmsError):
-    """The report could not be written where asked (the message names the path's
-    problem, not the data)."""
-
-
-def _collect(hook, kind: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    def register(item) -> None:
-        if not _NAME.match(getattr(item, "name", "") or ""):
-            log.warning("a %s with an unusable name was not registered", kind)
-            return
-        found.setdefault(item.name, item)  # the first of two with one name wins
-
-    for impl in hook.get_hookimpls():
-        try:
-            impl.function(register=register)
-        except Exception as exc:
-            log.error("plugin %s could not register %ss: %s", impl.plugin_name, kind, type(exc))
-    return found
-
 
 def reports(pm) -> dict[str, Report]:
     """Registered reports by name, in name order."""
-    return dict(sorted(_collect(pm.hook.register_reports, "report").items()))
+    return dict(sorted(collect(pm.hook.register_reports, "report").items()))
 
 
 def writers(pm) -> dict[str, ReportWriter]:
-    return _collect(pm.hook.register_report_writers, "report writer")
+    return collect(pm.hook.register_report_writers, "report writer")
 
 
 def get_report(ctx: Context, name: str) -> Report:
@@ -170,35 +144,14 @@ def write_results(
         raise ValidationError(
             [FieldError("format", "choice", f"must be one of {', '.join(sorted(writers(ctx.pm)))}")]
         )
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {target}: the folder does not exist")
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a folder")
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or type(exc).__name__}") from None
-    try:
-        mode = "wb" if writer.binary else "w"
-        kwargs = {} if writer.binary else {"encoding": "utf-8", "newline": ""}
-        with os.fdopen(fd, mode, **kwargs) as out:
-            writer.write(results, out)
-        os.replace(temp, target)
-    except BaseException as exc:
-        Path(temp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(
-                f"cannot write {target}: {exc.strerror or type(exc).__name__}"
-            ) from None
-        raise
+    with atomic_output(path, binary=writer.binary) as out:
+        writer.write(results, out)
     audit.record(
         ctx,
         action="report.export",
         detail={"reports": [r.name for r in results], "format": fmt},
     )
-    return target
+    return Path(path)
 
 
 __all__ = [

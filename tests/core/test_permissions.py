@@ -58,6 +58,9 @@ ALL = {
     "reports:read",
     "ledger:close",
     "ledger:reopen",
+    "data:import",
+    "data:export",
+    "data:archive",
 }
 BILLING = {
     "charges:write",
@@ -97,6 +100,7 @@ EXPECTED: dict[str, set[str]] = {
         "payments:refund",
         "reports:read",
         "ledger:close",
+        "data:export",
     },
     "auditor": {"audit:read"},
 }
@@ -261,6 +265,24 @@ def call_for(permission: str, role: str, env) -> Callable:
         return lambda ctx: schedule_setup.add_room(
             ctx, location_id=practice.location_id, name=f"Room {tag}"
         )
+    if permission in ("data:import", "data:export", "data:archive"):
+        import io
+        import tempfile
+        from pathlib import Path
+
+        from pms_core.services import archive, exports, imports
+
+        folder = Path(tempfile.mkdtemp(prefix="perm-"))
+        if permission == "data:import":
+            (folder / "payers.csv").write_text(
+                f"edi_payer_id,name\nIMP{role.upper()},Payer {tag}\n"
+            )
+            return lambda ctx: imports.run_import(ctx, kind="payers", path=folder / "payers.csv")
+        if permission == "data:export":
+            return lambda ctx: exports.export_records(
+                ctx, kind="patients", fmt="csv", out=io.StringIO()
+            )
+        return lambda ctx: archive.export_all(ctx, path=folder / "practice.zip")
     raise AssertionError(f"no representative call for {permission}")
 
 

@@ -265,6 +265,7 @@ class PmsApp(App[None]):
         "remits": "claims:read",
         "denials": "claims:read",
         "dashboard": "reports:read",
+        "imports": "data:import",
     }
 
     class SessionEnded(Message):
@@ -683,6 +684,7 @@ class PmsApp(App[None]):
     def _top_screen_class(action: str) -> type[Screen]:
         from pms_tui.screens.claims import ClaimsScreen
         from pms_tui.screens.dashboard import DashboardScreen
+        from pms_tui.screens.imports import ImportScreen
         from pms_tui.screens.money import DenialsScreen, RemitsScreen
         from pms_tui.screens.reminders import RemindersScreen
         from pms_tui.screens.schedule import ScheduleScreen
@@ -696,6 +698,7 @@ class PmsApp(App[None]):
             "remits": RemitsScreen,
             "denials": DenialsScreen,
             "dashboard": DashboardScreen,
+            "imports": ImportScreen,
         }[action]
 
     async def _open_top_screen(self, action: str) -> None:
@@ -746,6 +749,10 @@ class PmsApp(App[None]):
     async def action_dashboard(self) -> None:
         """Open the dashboard."""
         await self._open_top_screen("dashboard")
+
+    async def action_imports(self) -> None:
+        """Open the import screen."""
+        await self._open_top_screen("imports")
 
     def open_plugin_screen(self, spec: ScreenSpec) -> None:
         if self.session_user is None or self._locked:
@@ -853,6 +860,14 @@ class PmsApp(App[None]):
                     "Reports: dashboard",
                     "The practice's figures: A/R, collections, denials, no-shows (f9)",
                     self.action_dashboard,
+                )
+            )
+        if user.may("data:import"):
+            commands.append(
+                PaletteCommand(
+                    "Data: import",
+                    "Import patients, insurance, appointments, fees or balances from a file",
+                    self.action_imports,
                 )
             )
         commands += [

@@ -1,4 +1,4 @@
-"""The built-in importers (registered by the `pms_imports` plugin): one module
+"""The built-in importers (registered by the `pms_data` plugin): one module
 per kind of record, each a `pms_core.imports.Importer`."""
 
 from __future__ import annotations

@@ -36,7 +36,14 @@ COLUMNS = (
     ImportColumn(
         "payer",
         required=True,
-        aliases=("payer_name", "insurance", "insurance_name", "carrier", "edi_payer_id"),
+        aliases=(
+            "payer_id",
+            "payer_name",
+            "insurance",
+            "insurance_name",
+            "carrier",
+            "edi_payer_id",
+        ),
         help="the payer's pms id, EDI payer id or name",
     ),
     ImportColumn(

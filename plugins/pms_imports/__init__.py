@@ -1,1 +1,0 @@
-"""The built-in importers and the CSV and XLSX table readers."""
