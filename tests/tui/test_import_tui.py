@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Select
 
 from tests.core.test_imports import HEADER, ROWS, write_csv
 from tests.tui.support import (
+    no_blink,
     notified,
     patient_count,
     run,
@@ -75,3 +76,25 @@ def test_a_biller_is_not_offered_imports(seeded):
 
     run(main())
 
+
+class TestImportSnapshot:
+    def test_a_checked_file_with_bad_rows(self, snap_data, snap_compare, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)  # the path typed is the same on every run
+        write_csv(
+            tmp_path / "patients.csv",
+            [HEADER, ROWS[0], "A9,Al,Bo,1980-13-01,X,1 A St,Springfield,IL,62701,,"],
+        )
+
+        async def run_before(pilot):
+            app = pilot.app
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            await app.action_imports()
+            await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen))
+            app.screen.query_one("#import-kind", Select).value = "patients"
+            app.screen.query_one("#import-path").focus()
+            await type_text(pilot, "patients.csv")
+            await pilot.press("f5")
+            await wait_until(pilot, lambda: "problems in 1 rows" in screen_text(app))
+            no_blink(app)
+
+        assert snap_compare(snap_data.app("admin"), terminal_size=SIZE, run_before=run_before)
