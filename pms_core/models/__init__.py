@@ -20,7 +20,7 @@ from pms_core.models.billing import (
     SubmissionBatch,
 )
 from pms_core.models.eligibility import ClaimStatusCheck, EligibilityCheck
-from pms_core.models.interfaces import ImportRun
+from pms_core.models.interfaces import ImportRun, InterfaceMessage, PatientLink
 from pms_core.models.ledger import JournalEntry, PeriodClose, Posting
 from pms_core.models.people import Coverage, IntakeItem, Patient
 from pms_core.models.practice import Location, Payer, Practice, Provider
@@ -87,11 +87,13 @@ __all__ = [
     "FeeScheduleItem",
     "ImportRun",
     "InboundFile",
+    "InterfaceMessage",
     "IntakeItem",
     "JournalEntry",
     "Location",
     "MessageTemplate",
     "Patient",
+    "PatientLink",
     "Payment",
     "Payer",
     "PeriodClose",
