@@ -22,7 +22,7 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pms_core.db import insert_plain, reserve_ids
+from pms_core.db import chunked, insert_plain, reserve_ids
 from pms_core.errors import Conflict, LedgerError, NotFound
 from pms_core.models import (
     Charge,
@@ -220,7 +220,7 @@ def post_many(ctx: Context, entries: Sequence[Entry]) -> list[int]:
     references = [e.reference for e in entries if e.reference is not None]
     if len(set(references)) != len(references):
         raise Conflict("two entries of the batch have the same reference")
-    for chunk in _chunks(references):
+    for chunk in chunked(references, 2000):
         existing = ctx.session.exec(
             select(JournalEntry.id).where(
                 JournalEntry.practice_id == practice_id, col(JournalEntry.reference).in_(chunk)
@@ -309,11 +309,6 @@ _MISPLACED = text(
 
 def _misplaced_posting(session: Session, lo: int, hi: int) -> int | None:
     return session.execute(_MISPLACED, {"lo": lo, "hi": hi}).scalar()
-
-
-def _chunks(values: Sequence, size: int = 2000):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _posting_row(entry_id: int, practice_id: int, line: Line) -> dict:
@@ -427,7 +422,7 @@ def _check_dimensions(
     for attr, model, columns in _DIMENSIONS:
         ids = sorted({getattr(line, attr) for line in lines} - {None})
         found[attr] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids, 2000):
             query = select(model.id, *(getattr(model, c) for c in columns)).where(
                 col(model.id).in_(chunk), model.practice_id == practice_id
             )

@@ -57,7 +57,7 @@ def hl7_drop(state, inbox, outbox, watch) -> None:
 
 
 @hl7_group.command("messages")
-@click.option("--status", type=click.Choice(["applied", "pending", "rejected"]))
+@click.option("--status", type=click.Choice(["applied", "pending", "rejected", "resolved"]))
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.pass_obj
 def hl7_messages(state, status, limit) -> None:
@@ -69,3 +69,30 @@ def hl7_messages(state, status, limit) -> None:
             f"{m.id:>7}  {m.received_at:%Y-%m-%d %H:%M}  {m.message_type:<8} "
             f"{m.control_id:<20} {m.status:<8} {m.ack_code or '':<2}  {m.reason}"
         )
+
+
+@hl7_group.command("retry")
+@click.argument("message_id", type=int)
+@click.pass_obj
+def hl7_retry(state, message_id) -> None:
+    """Apply a pending message again, once what stopped it is fixed."""
+    from pms_hl7.listener import reapply
+
+    with state.uow() as ctx:
+        message = reapply(ctx, message_id)
+    click.echo(
+        f"message {message.id}: {message.status}"
+        + (f" ({message.reason})" if message.reason else "")
+    )
+    if message.status != "applied":
+        raise SystemExit(1)
+
+
+@hl7_group.command("resolve")
+@click.argument("message_id", type=int)
+@click.pass_obj
+def hl7_resolve(state, message_id) -> None:
+    """Take a pending message off the worklist: a person dealt with it."""
+    with state.uow() as ctx:
+        interface.resolve(ctx, message_id=message_id)
+    click.echo(f"message {message_id}: resolved")

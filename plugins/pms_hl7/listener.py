@@ -53,6 +53,21 @@ def process(engine, *, user_id: int, pm, text: str, channel: str = "mllp", clock
     )  # fmt: skip
 
 
+def reapply(ctx, message_id: int):
+    """Apply a pending message again, read from the payload it was kept with."""
+    from pms_core.models import InterfaceMessage
+
+    message = ctx.session.get(InterfaceMessage, message_id)
+    interpreted = interpret(message.payload) if message is not None else None
+
+    def handler(ctx):
+        if interpreted.handler is None:
+            raise interface.Refused(interpreted.refused)
+        return interpreted.handler(ctx)
+
+    return interface.reapply(ctx, message_id=message_id, handler=handler)
+
+
 class Listener:
     """An MLLP server on `host:port` (port 0: any free port, see `.port`)."""
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pms_core.reports import neutralize as formula_safe
 from pms_core.services.config import SettingSpec
 from pms_core.services.reminders import DeliveryError, OutgoingMessage, PatientContact
 
@@ -29,12 +30,11 @@ SETTINGS = (
     ),
 )
 COLUMNS = ("key", "patient_id", "patient_name", "phone", "appointment", "location", "message")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralize(cell: Any) -> str:
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_START) else text
+def neutralize(cell: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula (None as empty)."""
+    return "" if cell is None else formula_safe(cell)
 
 
 def _phone(digits: str) -> str:

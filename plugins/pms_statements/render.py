@@ -11,14 +11,13 @@ import csv
 import io
 
 from pms_core.money import Money
+from pms_core.reports import neutralize
 from pms_core.statements import AGING_BUCKETS, StatementView
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+def _cell(value):
+    """A CSV cell a spreadsheet will not run as a formula (None as empty)."""
+    return "" if value is None else neutralize(value)
 
 
 def _money(cents: int) -> str:

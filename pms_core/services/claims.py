@@ -45,7 +45,7 @@ from pms_core.claimdata import (
     SubscriberView,
 )
 from pms_core.context import Context
-from pms_core.db import insert_plain
+from pms_core.db import chunked, insert_plain
 from pms_core.errors import Conflict, FieldError, NotFound, ValidationError
 from pms_core.models import (
     BatchClaim,
@@ -217,7 +217,7 @@ def build_claims(
     candidates = sorted(set(_db(ctx).execute(select(unbilled.subquery().c.encounter_id)).scalars()))
     encounters: dict[int, object] = {}
     lines: dict[int, list] = defaultdict(list)
-    for chunk in _chunks(candidates):
+    for chunk in chunked(candidates, _CHUNK):
         e = Encounter.__table__.c
         locked = select(
             e.id, e.patient_id, e.provider_id, e.location_id, e.date_of_service, e.claim_kind
@@ -262,7 +262,7 @@ def build_followup_claims(ctx: Context, followups: Sequence[tuple[int, int]]) ->
     table = Claim.__table__.c
     prior_ids = sorted({p for p, _ in followups})
     taken: set[int] = set()
-    for chunk in _chunks(prior_ids):
+    for chunk in chunked(prior_ids, _CHUNK):
         taken |= set(
             _db(ctx)
             .execute(
@@ -279,7 +279,7 @@ def build_followup_claims(ctx: Context, followups: Sequence[tuple[int, int]]) ->
     coverages = _rows(ctx, Coverage, [cov for _, cov in todo])
     encounters = _rows(ctx, Encounter, [c.encounter_id for c in priors.values()])
     charges: dict[int, list] = defaultdict(list)
-    for chunk in _chunks([p for p, _ in todo]):
+    for chunk in chunked([p for p, _ in todo], _CHUNK):
         for row in _db(ctx).execute(
             select(_CL.claim_id, *_LINE_COLUMNS)
             .join_from(ClaimLine.__table__, Charge.__table__, _C.id == _CL.charge_id)
@@ -304,7 +304,7 @@ def _primary_coverages(ctx: Context, patient_ids: set[int]) -> dict[int, list]:
     """Active primary coverages of these patients, newest first."""
     table = Coverage.__table__.c
     out: dict[int, list] = defaultdict(list)
-    for chunk in _chunks(sorted(patient_ids)):
+    for chunk in chunked(sorted(patient_ids), _CHUNK):
         for row in (
             _db(ctx)
             .execute(
@@ -355,7 +355,7 @@ def _insert_claims(
     handful of statements."""
     diagnoses: dict[int, list[str]] = defaultdict(list)
     dx_table = EncounterDiagnosis.__table__.c
-    for chunk in _chunks(sorted({e.id for e, _, _ in groups})):
+    for chunk in chunked(sorted({e.id for e, _, _ in groups}), _CHUNK):
         for encounter_id, code in _db(ctx).execute(
             select(dx_table.encounter_id, dx_table.code)
             .where(dx_table.encounter_id.in_(chunk))
@@ -425,7 +425,7 @@ def _insert_claims(
             "0",
         )
     )
-    for chunk in _chunks(ids):  # the claim number is the id, zero-padded to 8 digits
+    for chunk in chunked(ids, _CHUNK):  # the claim number is the id, zero-padded to 8 digits
         _db(ctx).execute(update(table).where(table.c.id.in_(chunk)).values(claim_number=padded))
     insert_plain(
         ctx.session,
@@ -611,19 +611,13 @@ def _db(ctx: Context):
     return ctx.session.connection()
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    ids = list(ids)
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
-
-
 def _rows(ctx: Context, model, ids: Iterable[int]) -> dict[int, object]:
     """Rows of `model`'s table by id, as plain rows (attribute access, no ORM),
     without the bookkeeping timestamps no claim needs."""
     table = model.__table__
     columns = [c for c in table.c if c.name not in ("created_at", "updated_at", "posted_at")]
     out: dict[int, object] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunked(sorted(set(ids)), _CHUNK):
         for row in _db(ctx).execute(select(*columns).where(table.c.id.in_(chunk))).all():
             out[row.id] = row
     return out
@@ -682,7 +676,7 @@ def load_claim_views(ctx: Context, claim_ids: Sequence[int]) -> dict[int, ClaimV
     lines_by_claim: dict[int, list] = defaultdict(list)
     dx_by_claim: dict[int, list[str]] = defaultdict(list)
     dx_table = ClaimDiagnosis.__table__.c
-    for chunk in _chunks(list(claims)):
+    for chunk in chunked(list(claims), _CHUNK):
         for row in (
             _db(ctx)
             .execute(
@@ -786,7 +780,7 @@ def _adjudications(ctx: Context, claims: Iterable, units: dict) -> dict[tuple[in
     if not earlier:
         return {}
     latest: dict[int, RemittanceClaim] = {}
-    for chunk in _chunks(earlier):
+    for chunk in chunked(earlier, _CHUNK):
         for row in ctx.session.exec(
             sa_select(RemittanceClaim)
             .where(
@@ -807,7 +801,7 @@ def _adjudications(ctx: Context, claims: Iterable, units: dict) -> dict[tuple[in
     )
     lines: dict[int, list] = defaultdict(list)
     adjustments: dict[tuple[int, int | None], list[Adjustment]] = defaultdict(list)
-    for chunk in _chunks(sorted(rows)):
+    for chunk in chunked(sorted(rows), _CHUNK):
         for ln in ctx.session.exec(
             sa_select(RemittanceLine)
             .where(RemittanceLine.remittance_claim_id.in_(chunk))
@@ -857,7 +851,7 @@ def _coverages_by_patient(ctx: Context, patient_ids: set[int]) -> dict[int, list
     """Every active coverage of these patients, by patient, in priority order."""
     table = Coverage.__table__.c
     out: dict[int, list] = defaultdict(list)
-    for chunk in _chunks(sorted(patient_ids)):
+    for chunk in chunked(sorted(patient_ids), _CHUNK):
         columns = [c for c in Coverage.__table__.c if c.name != "created_at"]
         for row in (
             _db(ctx)
@@ -1012,7 +1006,7 @@ def scrub_claims(ctx: Context, *, claim_ids: Sequence[int] | None = None) -> lis
     if claim_ids is None:
         claims = list(_db(ctx).execute(query.order_by(table.c.id).with_for_update()))
     else:
-        for chunk in _chunks(sorted(set(claim_ids))):
+        for chunk in chunked(sorted(set(claim_ids)), _CHUNK):
             claims += (
                 _db(ctx)
                 .execute(query.where(table.c.id.in_(chunk)).order_by(table.c.id).with_for_update())
@@ -1083,7 +1077,7 @@ def scrub_claims(ctx: Context, *, claim_ids: Sequence[int] | None = None) -> lis
         ]
         outcomes.append(ScrubOutcome(claim.id, claim.claim_number, to_status, found))
     findings = ClaimFinding.__table__
-    for chunk in _chunks([c.id for c in claims]):
+    for chunk in chunked([c.id for c in claims], _CHUNK):
         _db(ctx).execute(findings.delete().where(findings.c.claim_id.in_(chunk)))
     if finding_rows:
         _db(ctx).execute(insert(findings), finding_rows)
@@ -1121,7 +1115,7 @@ def _duplicates(ctx: Context, claims: list) -> dict[int, tuple[int, ...]]:
     patients = sorted({c.patient_id for c in claims})
     table = Claim.__table__.c
     candidates: list = []
-    for chunk in _chunks(patients):
+    for chunk in chunked(patients, _CHUNK):
         candidates += (
             _db(ctx)
             .execute(
@@ -1135,7 +1129,7 @@ def _duplicates(ctx: Context, claims: list) -> dict[int, tuple[int, ...]]:
             .all()
         )
     by_id = {c.id: c for c in candidates}
-    for chunk in _chunks(sorted(by_id)):
+    for chunk in chunked(sorted(by_id), _CHUNK):
         for claim_id, code in _db(ctx).execute(
             sa_select(ClaimLine.claim_id, Charge.code)
             .join(Charge, Charge.id == ClaimLine.charge_id)

@@ -16,8 +16,9 @@ The HL7 plugin (`pms_hl7`) parses messages into the plain data below and calls
 
 Outcomes: applied (ACK AA); `NeedsPerson` and any business refusal
 (ValidationError, NotFound, Conflict) leave the message `pending` for a person
-(ACK AE, with the reason); `Refused` (not a message pms takes) is `rejected`
-(ACK AR). Reasons name fields, segments and ids, never PHI. A message whose
+(ACK AE, with the reason), who applies it again once the cause is fixed
+(`reapply`) or marks it `resolved`; `Refused` (not a message pms takes) is
+`rejected` (ACK AR). Reasons name fields, segments and ids, never PHI. A message whose
 control id was already applied is answered AA again and not applied twice.
 """
 
@@ -156,6 +157,60 @@ def receive(
     ctx.session.flush()  # the message log is the record of what came in; what it
     # changed is audited by the services that changed it
     return Receipt(message.id, ack, reason, patient_id)
+
+
+def _pending(ctx: Context, message_id: int) -> InterfaceMessage:
+    message = ctx.session.exec(
+        select(InterfaceMessage)
+        .where(
+            InterfaceMessage.id == message_id,
+            InterfaceMessage.practice_id == ctx.practice_id,
+            InterfaceMessage.direction == "in",
+        )
+        .with_for_update()
+    ).first()
+    if message is None:
+        raise NotFound(f"interface message {message_id} not found")
+    if message.status != "pending":
+        raise Conflict(f"interface message {message_id} is {message.status}, not pending")
+    return message
+
+
+def reapply(
+    ctx: Context, *, message_id: int, handler: Callable[[Context], int | None]
+) -> InterfaceMessage:
+    """Apply a pending message again (after a person fixed what stopped it: the
+    patient registered, the payer or provider added). Applied, it is done;
+    refused again, it stays pending with the new reason."""
+    require(ctx, "patients:write", action="hl7.reapply")
+    message = _pending(ctx, message_id)
+    try:
+        with ctx.session.begin_nested():
+            message.patient_id = handler(ctx)
+        message.status, message.ack_code, message.reason = "applied", "AA", ""
+    except (NeedsPerson, ValidationError, NotFound, Conflict, Refused) as exc:
+        message.reason = str(exc)[:300]
+    message.processed_at = ctx.clock.now()
+    ctx.session.add(message)
+    ctx.session.flush()
+    audit.record(
+        ctx, action="hl7.reapply", patient_id=message.patient_id,
+        detail={"message_id": message.id, "status": message.status},
+    )  # fmt: skip
+    return message
+
+
+def resolve(ctx: Context, *, message_id: int) -> InterfaceMessage:
+    """A person dealt with a pending message another way (entered by hand,
+    or not needed): it leaves the worklist, kept with who and when."""
+    require(ctx, "patients:write", action="hl7.resolve")
+    message = _pending(ctx, message_id)
+    message.status = "resolved"
+    message.resolved_at, message.resolved_by_id = ctx.clock.now(), ctx.user.id
+    ctx.session.add(message)
+    ctx.session.flush()
+    audit.record(ctx, action="hl7.resolve", detail={"message_id": message.id})
+    return message
 
 
 def list_messages(

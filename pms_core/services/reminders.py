@@ -85,6 +85,7 @@ from sqlmodel import col, select
 from pms_core import audit
 from pms_core import validation as v
 from pms_core.context import Context
+from pms_core.db import chunked
 from pms_core.errors import Conflict, FieldError, NotFound, ValidationError
 from pms_core.models import (
     Appointment,
@@ -630,15 +631,10 @@ def _insert_new(ctx: Context, rows: list[dict[str, Any]]) -> int:
     return ctx.session.execute(stmt, rows).rowcount
 
 
-def _chunks(items: Sequence[int], size: int = 500):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _set_status(ctx: Context, ids: list[int], **values: Any) -> None:
     """Update pending/retry rows only: a row another run has claimed meanwhile is
     that run's to finish."""
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         ctx.session.execute(
             update(Reminder)
             .where(col(Reminder.id).in_(chunk), col(Reminder.status).in_(("pending", "retry")))
@@ -1091,7 +1087,7 @@ def _record(
         return counts
     ids = [o.claimed.reminder_id for o in outcomes]
     held: set[int] = set()
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         held.update(
             ctx.session.exec(
                 select(Reminder.id)
@@ -1438,7 +1434,7 @@ def _stored_replies(ctx: Context, channel: str, external_ids: list[str]) -> set[
     REPLY_OVERLAP's, and trying each again only to hit the unique key costs a
     savepoint apiece."""
     seen: set[str] = set()
-    for chunk in _chunks(external_ids):
+    for chunk in chunked(external_ids):
         seen.update(
             ctx.session.exec(
                 select(ReminderReply.external_id).where(

@@ -31,6 +31,7 @@ from pms_core import audit
 from pms_core import validation as v
 from pms_core.claimdata import InterchangeView, Party, TransactionView
 from pms_core.context import Context
+from pms_core.db import chunked
 from pms_core.edi import ClaimWriter, ResponseFile, ResponseReader, X12Error, X12Problem
 from pms_core.errors import Conflict, FieldError, NotFound, PmsError, ValidationError
 from pms_core.models import (
@@ -46,7 +47,7 @@ from pms_core.models import (
 from pms_core.permissions import require
 from pms_core.plugins import contributions
 from pms_core.services import claim_status, eligibility, remittance
-from pms_core.services.claims import _chunks, load_claim_views, transition
+from pms_core.services.claims import load_claim_views, transition
 from pms_core.transport import InboundFile as RemoteFile
 from pms_core.transport import OutboundFile, Transport, TransportError, TransportType
 
@@ -256,7 +257,7 @@ def submit_claims(
     if claim_ids is None:
         claims = list(ctx.session.exec(query.order_by(Claim.id).with_for_update()))
     else:
-        for chunk in _chunks(list(claim_ids)):
+        for chunk in chunked(list(claim_ids), 2000):
             claims += ctx.session.exec(
                 query.where(col(Claim.id).in_(chunk)).with_for_update()
             ).all()
@@ -809,7 +810,7 @@ def _apply(ctx: Context, inbound: InboundFile, response: ResponseFile) -> FileOu
 
     numbers = [c.claim_number for c in response.claims]
     claims_by_number: dict[str, Claim] = {}
-    for chunk in _chunks(numbers):
+    for chunk in chunked(numbers, 2000):
         for claim in ctx.session.exec(
             select(Claim)
             .where(Claim.practice_id == ctx.practice_id, col(Claim.claim_number).in_(chunk))

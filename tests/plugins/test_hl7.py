@@ -297,3 +297,61 @@ def test_an_ehr_id_that_is_another_patients_account_number_waits_for_a_person(
             conn.execute(select(Patient.last_name).where(Patient.id == other.id)).scalar() == "Else"
         )
         assert conn.execute(select(func.count()).select_from(PatientLink)).scalar() == 0
+
+
+def test_a_pending_message_is_applied_again_once_its_cause_is_fixed(listener, engine, uow):
+    from pms_hl7.listener import reapply
+
+    from pms_core.errors import Conflict
+
+    send(listener.port, dft("D1"), dft("D2", ehr_id="GHOST"))  # no patient yet for either
+    send(listener.port, adt("M1"))  # E100 registered: D1 can now apply
+    with engine.connect() as conn:
+        first, second = conn.execute(
+            select(InterfaceMessage.id).where(InterfaceMessage.status == "pending")
+            .order_by(InterfaceMessage.id)
+        ).scalars().all()  # fmt: skip
+    with uow("biller") as ctx:
+        assert reapply(ctx, first).status == "applied"
+        again = reapply(ctx, second)
+        assert again.status == "pending" and "no patient is linked" in again.reason
+    with uow("biller") as ctx:
+        from pms_core.services import interface
+
+        assert interface.resolve(ctx, message_id=second).status == "resolved"
+        with pytest.raises(Conflict):
+            reapply(ctx, second)
+    assert count(engine, Encounter, Encounter.status == "posted") == 1
+
+
+def test_the_interface_screen_lists_messages_and_applies_a_pending_one_again(
+    listener, engine, practice, clock, pm
+):
+    from pms_tui.app import PmsApp
+    from pms_tui.screens.interface import InterfaceScreen
+    from pms_tui.screens.main import MainScreen
+    from textual.widgets import DataTable
+
+    from tests.tui.support import notified, run, wait_until
+
+    send(listener.port, dft("D1"), adt("M1"))  # the charges came before the patient
+
+    async def main():
+        app = PmsApp(engine, pm=pm, user_id=practice.users["biller"], clock=clock,
+                     disable_idle_lock_for_testing=True)  # fmt: skip
+        async with app.run_test(size=(130, 40)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            await app.action_interface()
+            await wait_until(pilot, lambda: isinstance(app.screen, InterfaceScreen))
+            screen = app.screen
+            table = screen.query_one("#hl7-list", DataTable)
+            await wait_until(pilot, lambda: table.row_count == 2)
+            await pilot.press("p")
+            await wait_until(pilot, lambda: table.row_count == 1)
+            assert str(table.get_row_at(0)[2]) == "DFT^P03"
+            await pilot.press("r")
+            await wait_until(pilot, lambda: notified(app, ": applied."))
+            await wait_until(pilot, lambda: table.row_count == 0)
+
+    run(main())
+    assert count(engine, Encounter, Encounter.status == "posted") == 1

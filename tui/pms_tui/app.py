@@ -266,6 +266,7 @@ class PmsApp(App[None]):
         "denials": "claims:read",
         "dashboard": "reports:read",
         "imports": "data:import",
+        "interface": "patients:read",
     }
 
     class SessionEnded(Message):
@@ -685,6 +686,7 @@ class PmsApp(App[None]):
         from pms_tui.screens.claims import ClaimsScreen
         from pms_tui.screens.dashboard import DashboardScreen
         from pms_tui.screens.imports import ImportScreen
+        from pms_tui.screens.interface import InterfaceScreen
         from pms_tui.screens.money import DenialsScreen, RemitsScreen
         from pms_tui.screens.reminders import RemindersScreen
         from pms_tui.screens.schedule import ScheduleScreen
@@ -699,6 +701,7 @@ class PmsApp(App[None]):
             "denials": DenialsScreen,
             "dashboard": DashboardScreen,
             "imports": ImportScreen,
+            "interface": InterfaceScreen,
         }[action]
 
     async def _open_top_screen(self, action: str) -> None:
@@ -753,6 +756,10 @@ class PmsApp(App[None]):
     async def action_imports(self) -> None:
         """Open the import screen."""
         await self._open_top_screen("imports")
+
+    async def action_interface(self) -> None:
+        """Open the EHR interface's message list."""
+        await self._open_top_screen("interface")
 
     def open_plugin_screen(self, spec: ScreenSpec) -> None:
         if self.session_user is None or self._locked:
@@ -860,6 +867,14 @@ class PmsApp(App[None]):
                     "Reports: dashboard",
                     "The practice's figures: A/R, collections, denials, no-shows (f9)",
                     self.action_dashboard,
+                )
+            )
+        if user.may("patients:read"):
+            commands.append(
+                PaletteCommand(
+                    "Data: EHR interface",
+                    "HL7 messages from the EHR: applied, waiting for a person, rejected",
+                    self.action_interface,
                 )
             )
         if user.may("data:import"):

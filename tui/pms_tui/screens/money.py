@@ -93,7 +93,7 @@ class TextPrompt(ModalScreen[str | None]):
         ]
 
 
-class _ListScreen(Screen):
+class ListScreen(Screen):
     """A heading and a table read in a worker, with keys that act on the row."""
 
     TABLE_ID = "money-list"
@@ -185,7 +185,7 @@ class _ListScreen(Screen):
 
 
 # --- remittances ------------------------------------------------------------------------------
-class RemitsScreen(_ListScreen):
+class RemitsScreen(ListScreen):
     """Remittances received (newest first), or the claim payments that matched
     no claim (u): import a file with a preview, match a payment by hand."""
 
@@ -352,7 +352,7 @@ class RemitPreviewScreen(ConfirmScreen):
 
 
 # --- denials ---------------------------------------------------------------------------------
-class DenialsScreen(_ListScreen):
+class DenialsScreen(ListScreen):
     """Denied charges still with the payer, by payer and reason, largest first."""
 
     PALETTE_GROUP = "Denials"
@@ -461,7 +461,7 @@ class DenialsScreen(_ListScreen):
 
 
 # --- a patient's ledger ----------------------------------------------------------------------
-class LedgerScreen(_ListScreen):
+class LedgerScreen(ListScreen):
     """Every posting of one patient, oldest first, each with its reason in words."""
 
     PALETTE_GROUP = "Ledger"
