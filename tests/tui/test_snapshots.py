@@ -54,6 +54,12 @@ class TestPatientSnapshot:
                 pilot,
                 lambda: isinstance(app.screen, PatientScreen) and app.screen.record is not None,
             )
+            # The tables size their columns to their rows on the next refresh:
+            # wait for it, so the snapshot never catches the headers alone.
+            tables = [app.screen.query_one(f"#pt-{t}", DataTable) for t in ("coverages", "intake")]
+            await wait_until(pilot, lambda: all(t.row_count for t in tables))
+            await pilot.pause(0.1)
+            await pilot.pause()
 
         assert snap_compare(snap_data.app(), terminal_size=SIZE, run_before=run_before)
 
