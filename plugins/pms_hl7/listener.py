@@ -23,7 +23,7 @@ from pms_core.clock import SystemClock
 from pms_core.context import unit_of_work
 from pms_core.files import atomic_output
 from pms_core.services import interface
-from pms_hl7.messages import Interpreted, ack, interpret
+from pms_hl7.messages import ack, interpret
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,3 @@ def process_folder(engine, *, user_id: int, pm, inbox: Path, outbox: Path, clock
         path.replace(done / path.name)
         count += 1
     return count
-
-
-__all__ = ["Interpreted", "Listener", "process", "process_folder"]

@@ -214,7 +214,7 @@ def import_all(engine, *, path: str | Path, clock=None) -> ArchiveResult:
                 raise _refuse("incomplete", f"has no table {', '.join(missing)}")
             connection = session.connection()
             total = sum(
-                _load_table(connection, archive, table, listed[table.name]) for table in tables
+                _load_table(session, archive, table, listed[table.name]) for table in tables
             )
             if connection.dialect.name == "postgresql":
                 _move_sequences(connection, tables)
@@ -228,7 +228,8 @@ def import_all(engine, *, path: str | Path, clock=None) -> ArchiveResult:
     return ArchiveResult(len(tables), total, Path(path))
 
 
-def _load_table(connection, archive: zipfile.ZipFile, table: Table, listed: dict) -> int:
+def _load_table(session, archive: zipfile.ZipFile, table: Table, listed: dict) -> int:
+    connection = session.connection()
     columns = listed["columns"]
     if set(columns) != {c.name for c in table.columns}:
         raise _refuse("columns", f"table {table.name} has other columns than this schema's")
@@ -252,10 +253,10 @@ def _load_table(connection, archive: zipfile.ZipFile, table: Table, listed: dict
             batch.append(row)
             count += 1
             if len(batch) == BATCH:
-                insert_plain(_Bound(connection), table, batch)
+                insert_plain(session, table, batch)
                 batch = []
     if batch:
-        insert_plain(_Bound(connection), table, batch)
+        insert_plain(session, table, batch)
     if digest.hexdigest() != listed["sha256"] or count != listed["rows"]:
         raise _refuse("damaged", f"table {table.name} does not match its manifest (damaged?)")
     if later:
@@ -266,19 +267,6 @@ def _load_table(connection, archive: zipfile.ZipFile, table: Table, listed: dict
             later,
         )
     return count
-
-
-class _Bound:
-    """What `insert_plain` needs of a session, for a bare connection."""
-
-    def __init__(self, connection) -> None:
-        self._connection = connection
-
-    def get_bind(self):
-        return self._connection.engine
-
-    def connection(self):
-        return self._connection
 
 
 def _move_sequences(connection, tables: list[Table]) -> None:
